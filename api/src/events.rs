@@ -1,0 +1,145 @@
+//! Change events that cross api replicas.
+//!
+//! A mutation publishes with `pg_notify` inside its own transaction, so an event exists exactly
+//! when its change was committed. Every api process LISTENs on one dedicated connection and fans
+//! the events out to its subscriptions through a broadcast channel; a replica that loses the
+//! connection reconnects with backoff.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use diesel::sql_types::Text;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// The PostgreSQL channel every replica listens on.
+pub const CHANNEL: &str = "cartouche_events";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Site,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// What changed; subscribers reload the object through their own scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub entity: Entity,
+    pub kind: ChangeKind,
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+}
+
+impl Event {
+    pub fn new(entity: Entity, kind: ChangeKind, tenant_id: Uuid, id: Uuid) -> Event {
+        Event {
+            entity,
+            kind,
+            tenant_id,
+            id,
+        }
+    }
+}
+
+/// Queues the event; PostgreSQL delivers it when (and only if) the transaction commits.
+pub async fn publish(conn: &mut AsyncPgConnection, event: &Event) -> diesel::QueryResult<()> {
+    let payload = serde_json::to_string(event).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<Text, _>(CHANNEL)
+        .bind::<Text, _>(payload)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// This process's end of the event stream.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Event>,
+    listening: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBus")
+            .field("listening", &self.is_listening())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventBus {
+    /// Starts listening on `database_url` in a background task.
+    pub fn start(database_url: String) -> EventBus {
+        let (sender, _) = broadcast::channel(4096);
+        let bus = EventBus {
+            sender,
+            listening: Arc::new(AtomicBool::new(false)),
+        };
+        tokio::spawn(bus.clone().listen_forever(database_url));
+        bus
+    }
+
+    /// True while the LISTEN connection is up (part of readiness).
+    pub fn is_listening(&self) -> bool {
+        AtomicBool::load(&self.listening, Ordering::Relaxed)
+    }
+
+    /// Events from now on. A subscriber too slow to keep up skips what it missed (and the
+    /// log says so) rather than slowing everyone down.
+    pub fn subscribe(&self) -> impl Stream<Item = Event> + Send + 'static + use<> {
+        let receiver = self.sender.subscribe();
+        futures_util::stream::unfold(receiver, |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(event) => return Some((event, receiver)),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "subscriber lagged behind; events skipped");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+    }
+
+    async fn listen_forever(self, database_url: String) {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.listen_once(&database_url).await {
+                Ok(()) => tracing::warn!("event connection closed; reconnecting"),
+                Err(err) => tracing::warn!(error = %err, "event connection failed; reconnecting"),
+            }
+            AtomicBool::store(&self.listening, false, Ordering::Relaxed);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    async fn listen_once(&self, database_url: &str) -> anyhow::Result<()> {
+        let mut conn = AsyncPgConnection::establish(database_url).await?;
+        diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn).await?;
+        AtomicBool::store(&self.listening, true, Ordering::Relaxed);
+        tracing::debug!("listening for events");
+        let mut notifications = std::pin::pin!(conn.notifications_stream());
+        while let Some(notification) = notifications.next().await {
+            let notification = notification?;
+            match serde_json::from_str::<Event>(&notification.payload) {
+                // No receivers is fine: nobody is subscribed on this replica right now.
+                Ok(event) => drop(self.sender.send(event)),
+                Err(err) => tracing::warn!(error = %err, payload = notification.payload, "unreadable event skipped"),
+            }
+        }
+        Ok(())
+    }
+}

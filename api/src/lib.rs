@@ -1,0 +1,95 @@
+#![doc = include_str!("../README.md")]
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod graphql;
+mod routes;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cartouche_schema::db::{self, Pool};
+use diesel_async::AsyncConnection;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub access_tokens: auth::tokens::AccessTokens,
+    pub events: events::EventBus,
+    pub config: Arc<Config>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("events", &self.events).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config) -> anyhow::Result<AppState> {
+        let pool = db::pool(config.database_url(), config.db_pool_size).context("building the database pool")?;
+        Ok(AppState {
+            pool,
+            access_tokens: auth::tokens::AccessTokens::new(&config.jwt_secret, config.access_token_ttl),
+            events: events::EventBus::start(config.database_url().to_owned()),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// Applies pending migrations; returns the versions applied.
+pub async fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
+    let conn = diesel_async::AsyncPgConnection::establish(database_url)
+        .await
+        .context("connecting to PostgreSQL to migrate")?;
+    db::run_migrations(conn)
+        .await
+        .map_err(|err| anyhow::anyhow!("migrating the database: {err}"))
+}
+
+/// A bound, not yet serving api: tests read the address before serving.
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl Server {
+    /// Migrates (unless configured not to), binds and builds the application.
+    pub async fn bind(config: Config) -> anyhow::Result<Server> {
+        if config.migrate_on_start {
+            let applied = migrate(config.database_url()).await?;
+            if !applied.is_empty() {
+                tracing::info!(migrations = ?applied, "database migrated");
+            }
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let state = AppState::new(config)?;
+        Ok(Server {
+            listener,
+            router: routes::router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    }
+}

@@ -1,0 +1,141 @@
+//! HTTP routes: GraphQL over POST and websocket, health, and the console's static files.
+
+use std::path::Path;
+
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::auth::{self, Authentication};
+use crate::graphql::{self, AppSchema, UserAgent};
+
+#[derive(Clone)]
+struct Ctx {
+    state: AppState,
+    schema: AppSchema,
+}
+
+pub fn router(state: AppState) -> Router {
+    let schema = graphql::build(state.clone());
+    let web_dir = state.config.web_dir.clone();
+    let ctx = Ctx { state, schema };
+    let router = Router::new()
+        .route("/graphql", get(graphiql).post(graphql_http))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(ctx);
+    let router = match web_dir {
+        Some(dir) => router.fallback_service(spa(&dir)),
+        None => router.fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "The console is not served by this api (CARTOUCHE_WEB_DIR is not set).",
+            )
+        }),
+    };
+    router.layer(TraceLayer::new_for_http())
+}
+
+/// The SPA: real files as they are, any other path gets index.html so that the console's
+/// own routes (`/sites/…`) survive a reload.
+fn spa(dir: &Path) -> ServeDir<tower_http::set_status::SetStatus<ServeFile>> {
+    if !dir.join("index.html").is_file() {
+        tracing::warn!(dir = %dir.display(), "CARTOUCHE_WEB_DIR has no index.html; build the console with ./dev web");
+    }
+    ServeDir::new(dir)
+        .append_index_html_on_directories(true)
+        .not_found_service(ServeFile::new(dir.join("index.html")))
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("Cartouche GraphQL")
+            .finish(),
+    )
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
+async fn graphql_http(State(ctx): State<Ctx>, headers: HeaderMap, request: GraphQLRequest) -> GraphQLResponse {
+    let authentication = auth::authenticate(&ctx.state, bearer(&headers)).await;
+    let mut request = request.into_inner().data(authentication);
+    if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        request = request.data(UserAgent(agent.chars().take(300).collect()));
+    }
+    ctx.schema.execute(request).await.into()
+}
+
+/// Subscriptions over graphql-transport-ws. The client authenticates in `connection_init`
+/// with `{"authorization": "Bearer <token>"}` (or `{"token": "<token>"}`); a refused
+/// credential closes the connection with the reason.
+async fn graphql_ws(
+    State(ctx): State<Ctx>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let state = ctx.state.clone();
+    let schema = ctx.schema.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| connection_init(state, payload))
+                .serve()
+        })
+}
+
+async fn connection_init(state: AppState, payload: serde_json::Value) -> async_graphql::Result<Data> {
+    let token = payload
+        .get("authorization")
+        .or_else(|| payload.get("Authorization"))
+        .and_then(|v| v.as_str())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
+        .or_else(|| payload.get("token").and_then(|v| v.as_str()).map(str::to_owned));
+    let authentication = auth::authenticate(&state, token.as_deref()).await;
+    match &authentication {
+        Authentication::Authenticated(_) => {
+            let mut data = Data::default();
+            data.insert(authentication);
+            Ok(data)
+        }
+        Authentication::Anonymous => Err(async_graphql::Error::new("UNAUTHENTICATED: sign in first")),
+        Authentication::Refused(why) => Err(async_graphql::Error::new(format!("UNAUTHENTICATED: {why}"))),
+    }
+}
+
+async fn readyz(State(ctx): State<Ctx>) -> Response {
+    let database = match ctx.state.pool.get().await {
+        Ok(mut conn) => diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    let events = ctx.state.events.is_listening();
+    let ready = database.is_ok() && events;
+    let body = json!({
+        "ready": ready,
+        "database": database.err().unwrap_or_else(|| "ok".into()),
+        "events": if events { "listening" } else { "not listening" },
+    });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+

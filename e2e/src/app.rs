@@ -1,0 +1,156 @@
+//! The real api, started in-process on a free port, with a fresh database.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cartouche_api::{Config, Server};
+use cartouche_schema::db::tenants::{NewTenant, Tenant};
+use cartouche_schema::db::users::{NewUser, User};
+use cartouche_schema::domain::Role;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::db::TestDb;
+use crate::graphql::GraphqlClient;
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A running api with its own database. Stops when dropped.
+pub struct TestApp {
+    pub db: TestDb,
+    pub base_url: String,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// Options for starting the api.
+#[derive(Default)]
+pub struct TestAppOptions {
+    /// Serve the console from this folder (the browser tests).
+    pub web_dir: Option<PathBuf>,
+    pub access_token_ttl: Option<Duration>,
+}
+
+impl TestApp {
+    pub async fn start() -> anyhow::Result<TestApp> {
+        Self::start_with(TestAppOptions::default()).await
+    }
+
+    pub async fn start_with(options: TestAppOptions) -> anyhow::Result<TestApp> {
+        let db = TestDb::new().await?;
+        let config = Config {
+            database_url: SecretString::from(db.url().to_owned()),
+            listen: "127.0.0.1:0".parse()?,
+            jwt_secret: SecretString::from(JWT_SECRET.to_owned()),
+            access_token_ttl: options.access_token_ttl.unwrap_or(Duration::from_secs(900)),
+            session_ttl: Duration::from_secs(24 * 3600),
+            web_dir: options.web_dir,
+            db_pool_size: 8,
+            // The template is migrated already; starting must still work when nothing is pending.
+            migrate_on_start: true,
+        };
+        let server = Server::bind(config).await?;
+        let addr = server.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.serve(async {
+            let _ = stopped.await;
+        }));
+        let app = TestApp {
+            db,
+            base_url: format!("http://{addr}"),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+            stop: Some(stop),
+        };
+        app.wait_ready().await?;
+        Ok(app)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = self
+                .http
+                .get(format!("{}/readyz", self.base_url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("the api did not become ready in 20 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql/ws", self.base_url.replacen("http://", "ws://", 1))
+    }
+
+    /// A GraphQL client without credentials.
+    pub fn anonymous(&self) -> GraphqlClient {
+        GraphqlClient::new(self.http.clone(), format!("{}/graphql", self.base_url), None)
+    }
+
+    /// A GraphQL client with a bearer token.
+    pub fn client(&self, bearer: &str) -> GraphqlClient {
+        GraphqlClient::new(self.http.clone(), format!("{}/graphql", self.base_url), Some(bearer.to_owned()))
+    }
+
+    /// Creates a top-level tenant (a dealer) directly in the database.
+    pub async fn tenant(&self, name: &str, parent: Option<Uuid>) -> anyhow::Result<Tenant> {
+        let mut conn = self.db.conn().await?;
+        Ok(Tenant::insert(&mut conn, NewTenant { parent_id: parent, name }).await?)
+    }
+
+    /// Creates a user directly in the database (password hashed for real).
+    pub async fn user(&self, tenant: Uuid, email: &str, role: Role, password: &str) -> anyhow::Result<User> {
+        let hash = cartouche_api::auth::password::hash(password.to_owned())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let mut conn = self.db.conn().await?;
+        Ok(User::insert(
+            &mut conn,
+            NewUser {
+                tenant_id: tenant,
+                email,
+                display_name: email.split('@').next().unwrap_or(email),
+                role,
+                password_hash: &hash,
+            },
+        )
+        .await?)
+    }
+
+    /// Signs in and returns the whole `AuthPayload`.
+    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<Value> {
+        let response = self
+            .anonymous()
+            .run(
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { \
+                   accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id email role } } }",
+                json!({ "e": email, "p": password }),
+            )
+            .await?;
+        response.data("login").context("login failed")
+    }
+
+    /// Signs in and returns a client carrying the access token.
+    pub async fn signed_in(&self, email: &str, password: &str) -> anyhow::Result<GraphqlClient> {
+        let payload = self.login(email, password).await?;
+        let token = payload["accessToken"].as_str().context("no access token")?;
+        Ok(self.client(token))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

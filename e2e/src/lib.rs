@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod browser;
+pub mod db;
+pub mod graphql;
+pub mod ws;

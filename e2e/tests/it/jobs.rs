@@ -1,0 +1,131 @@
+use std::time::Duration;
+
+use cartouche_e2e::db::TestDb;
+use cartouche_jobs::JobsConfig;
+use cartouche_jobs::maintenance::{Purged, purge};
+use cartouche_schema::db::api_tokens::{ApiToken, NewApiToken};
+use cartouche_schema::db::sessions::{NewSession, Session};
+use cartouche_schema::db::tenants::{NewTenant, Tenant};
+use cartouche_schema::db::throttle;
+use cartouche_schema::db::users::{NewUser, User};
+use cartouche_schema::domain::Role;
+use chrono::{Duration as Days, Utc};
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+struct Seeded {
+    ended_session: Uuid,
+    live_session: Uuid,
+    live_token: Uuid,
+    tenant: Uuid,
+}
+
+/// A tenant and user with one long-ended session, one live session, one long-expired API
+/// token and one live token.
+async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<Seeded> {
+    let tenant = Tenant::insert(conn, NewTenant { parent_id: None, name: "Acme" }).await?;
+    let user = User::insert(
+        conn,
+        NewUser {
+            tenant_id: tenant.id,
+            email: "a@acme.test",
+            display_name: "A",
+            role: Role::Admin,
+            password_hash: "x",
+        },
+    )
+    .await?;
+    let now = Utc::now();
+    let old = Session::create(
+        conn,
+        NewSession { tenant_id: tenant.id, user_id: user.id, expires_at: now - Days::days(10), user_agent: None },
+    )
+    .await?;
+    Session::issue_refresh_token(conn, old.id, &[1; 32], now - Days::days(10)).await?;
+    let live = Session::create(
+        conn,
+        NewSession { tenant_id: tenant.id, user_id: user.id, expires_at: now + Days::days(10), user_agent: None },
+    )
+    .await?;
+    Session::issue_refresh_token(conn, live.id, &[2; 32], now + Days::days(10)).await?;
+    let scope = cartouche_schema::db::Scope::resolve(conn, tenant.id).await?;
+    let token = |name: &'static str, hash: &'static [u8], expires| NewApiToken {
+        tenant_id: tenant.id,
+        name,
+        role: Role::Viewer,
+        secret_hash: hash,
+        created_by: Some(user.id),
+        expires_at: expires,
+    };
+    ApiToken::create(conn, &scope, token("old", &[3; 32], now - Days::days(30))).await?;
+    let kept = ApiToken::create(conn, &scope, token("live", &[4; 32], now + Days::days(30))).await?;
+    throttle::record_failure(conn, "someone@acme.test", now - Days::hours(2)).await?;
+    Ok(Seeded {
+        ended_session: old.id,
+        live_session: live.id,
+        live_token: kept.id,
+        tenant: tenant.id,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purge_deletes_ended_credentials_and_keeps_live_ones() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let seeded = seed(&mut db.conn().await?).await?;
+    let pool = cartouche_schema::db::pool(db.url(), 2)?;
+    let purged = purge(&pool, Utc::now()).await?;
+    assert_eq!(purged, Purged { sessions: 1, refresh_tokens: 1, api_tokens: 1, throttles: 1 });
+    let mut conn = db.conn().await?;
+    assert!(Session::find(&mut conn, seeded.live_session).await?.is_some());
+    assert!(Session::find(&mut conn, seeded.ended_session).await?.is_none());
+    let scope = cartouche_schema::db::Scope::resolve(&mut conn, seeded.tenant).await?;
+    assert_eq!(ApiToken::find(&mut conn, &scope, seeded.live_token).await?.name, "live");
+    // Idempotent: a second run finds nothing more.
+    assert_eq!(purge(&pool, Utc::now()).await?, Purged::default());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cron_schedule_enqueues_the_purge_and_a_worker_runs_it() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let seeded = seed(&mut db.conn().await?).await?;
+    let config = JobsConfig {
+        database_url: db.url().to_owned(),
+        worker_name: format!("test-{}", Uuid::new_v4().simple()),
+        purge_schedule: "* * * * * *".into(),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let workers = tokio::spawn(cartouche_jobs::run(config, async {
+        let _ = stopped.await;
+        Ok(())
+    }));
+    let mut conn = db.conn().await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    // Done when apalis finished a purge job and the ended session is gone.
+    while finished_purge_jobs(db.url()).await? == 0 || Session::find(&mut conn, seeded.ended_session).await?.is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "the purge job never ran");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(Session::find(&mut conn, seeded.live_session).await?.is_some());
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(40), workers).await???;
+    Ok(())
+}
+
+/// Purge jobs apalis finished, read from its own table.
+async fn finished_purge_jobs(url: &str) -> anyhow::Result<i64> {
+    use diesel::QueryableByName;
+    use diesel::sql_types::BigInt;
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    let n: N = diesel::sql_query("SELECT count(*) AS n FROM apalis.jobs WHERE job_type = $1 AND done_at IS NOT NULL")
+        .bind::<diesel::sql_types::Text, _>(cartouche_jobs::maintenance::PURGE_QUEUE)
+        .get_result(&mut conn)
+        .await?;
+    Ok(n.n)
+}

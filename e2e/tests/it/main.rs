@@ -1,0 +1,10 @@
+//! Full-stack tests: the real api on a real PostgreSQL (one fresh database per test).
+
+mod auth;
+mod browser;
+mod health;
+mod jobs;
+mod migrations;
+mod pagination;
+mod subscriptions;
+mod tenancy;

@@ -1,0 +1,107 @@
+#![doc = include_str!("../README.md")]
+
+pub mod maintenance;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use apalis::prelude::*;
+use apalis_cron::CronScheduler;
+use apalis_postgres::{Config as QueueConfig, PgPool, PostgresStorage};
+use cartouche_schema::db;
+
+/// How the workers run.
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    pub database_url: String,
+    /// Unique per process: apalis re-enqueues a dead worker's jobs by this name.
+    pub worker_name: String,
+    /// When to purge ended credentials (cron with seconds: `0 */15 * * * *`).
+    pub purge_schedule: String,
+}
+
+impl JobsConfig {
+    /// From `DATABASE_URL`, `CARTOUCHE_WORKER_NAME` (default: host name and process id) and
+    /// `CARTOUCHE_PURGE_SCHEDULE`.
+    pub fn from_env() -> anyhow::Result<JobsConfig> {
+        let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
+        let worker_name = std::env::var("CARTOUCHE_WORKER_NAME").unwrap_or_else(|_| default_worker_name());
+        let purge_schedule =
+            std::env::var("CARTOUCHE_PURGE_SCHEDULE").unwrap_or_else(|_| maintenance::DEFAULT_PURGE_SCHEDULE.to_owned());
+        cron::Schedule::from_str(&purge_schedule)
+            .with_context(|| format!("CARTOUCHE_PURGE_SCHEDULE={purge_schedule:?} is not a cron expression (sec min hour day month weekday)"))?;
+        Ok(JobsConfig {
+            database_url,
+            worker_name,
+            purge_schedule,
+        })
+    }
+}
+
+fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!("{}-{}", host.trim().if_empty("cartouche"), std::process::id())
+}
+
+trait IfEmpty {
+    fn if_empty<'a>(&'a self, other: &'a str) -> &'a str;
+}
+impl IfEmpty for str {
+    fn if_empty<'a>(&'a self, other: &'a str) -> &'a str {
+        if self.is_empty() { other } else { self }
+    }
+}
+
+/// The queue storage of one job type.
+pub async fn storage<Args>(pool: &PgPool, queue: &str) -> PostgresStorage<Args> {
+    PostgresStorage::new(pool).with_config(QueueConfig::default().queue(queue))
+}
+
+/// Creates apalis' schema and tables (idempotent); the api and the tests call it too.
+pub async fn prepare_queue(database_url: &str) -> anyhow::Result<()> {
+    let pool = PgPool::connect(database_url)
+        .await
+        .context("connecting the job queue to PostgreSQL")?;
+    PostgresStorage::<()>::setup(&pool).await.context("creating apalis' tables")?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Connects, prepares apalis' tables, and runs every worker until `shutdown` resolves;
+/// jobs in flight then get up to 30 s to finish.
+pub async fn run(config: JobsConfig, shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static) -> anyhow::Result<()> {
+    let queue_pool = PgPool::connect(&config.database_url)
+        .await
+        .context("connecting the job queue to PostgreSQL")?;
+    PostgresStorage::<()>::setup(&queue_pool)
+        .await
+        .context("creating apalis' tables")?;
+    let db_pool = db::pool(&config.database_url, 4).context("building the database pool")?;
+    let schedule = cron::Schedule::from_str(&config.purge_schedule).context("purge schedule")?;
+
+    let purge_queue: PostgresStorage<maintenance::PurgeEndedCredentials> =
+        storage(&queue_pool, maintenance::PURGE_QUEUE).await;
+    let name = config.worker_name.clone();
+    let enqueue_name = format!("{name}-purge-cron");
+    let work_name = format!("{name}-purge");
+    let enqueue_target = purge_queue.clone();
+
+    Monitor::new()
+        .register(move |_| {
+            WorkerBuilder::new(enqueue_name.clone())
+                .backend(CronScheduler::new(schedule.clone()))
+                .data(enqueue_target.clone())
+                .build(maintenance::enqueue_purge)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(work_name.clone())
+                .backend(purge_queue.clone().with_pubsub())
+                .data(db_pool.clone())
+                .build(maintenance::purge_ended_credentials)
+        })
+        .shutdown_timeout(Duration::from_secs(30))
+        .run_with_signal(shutdown)
+        .await
+        .context("running the workers")
+}
