@@ -11,7 +11,10 @@ use crate::auth::password;
 /// What bootstrapping did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Bootstrapped {
-    Created { tenant: uuid::Uuid, admin: uuid::Uuid },
+    Created {
+        tenant: uuid::Uuid,
+        admin: uuid::Uuid,
+    },
     /// The installation already had tenants; nothing was changed.
     AlreadyInitialised,
 }
@@ -32,23 +35,14 @@ pub async fn bootstrap(
     let hash = password::hash(admin_password.to_owned())
         .await
         .map_err(|e| anyhow::anyhow!("hashing the admin password: {}", e.message()))?;
-    let mut conn = AsyncPgConnection::establish(database_url)
-        .await
-        .context("connecting to PostgreSQL")?;
+    let mut conn = AsyncPgConnection::establish(database_url).await.context("connecting to PostgreSQL")?;
     conn.transaction(async |conn| {
         // Serialise concurrent bootstraps.
         diesel_async::RunQueryDsl::execute(diesel::sql_query("LOCK TABLE tenants IN EXCLUSIVE MODE"), conn).await?;
         if Tenant::count_all(conn).await? > 0 {
             return Ok(Bootstrapped::AlreadyInitialised);
         }
-        let tenant = Tenant::insert(
-            conn,
-            NewTenant {
-                parent_id: None,
-                name: name.as_str(),
-            },
-        )
-        .await?;
+        let tenant = Tenant::insert(conn, NewTenant { parent_id: None, name: name.as_str() }).await?;
         let admin = User::insert(
             conn,
             NewUser {
@@ -60,10 +54,7 @@ pub async fn bootstrap(
             },
         )
         .await?;
-        Ok::<_, diesel::result::Error>(Bootstrapped::Created {
-            tenant: tenant.id,
-            admin: admin.id,
-        })
+        Ok::<_, diesel::result::Error>(Bootstrapped::Created { tenant: tenant.id, admin: admin.id })
     })
     .await
     .context("creating the first tenant and admin")

@@ -47,8 +47,10 @@ impl Config {
         if jwt_secret.len() < 32 {
             bail!("CARTOUCHE_JWT_SECRET is {} bytes long; it must be at least 32", jwt_secret.len());
         }
-        let access_token_ttl = Duration::from_secs(number(&var, "CARTOUCHE_ACCESS_TOKEN_TTL_SECONDS", 900, 10..=86_400)?);
-        let session_ttl = Duration::from_secs(3600 * number(&var, "CARTOUCHE_SESSION_TTL_HOURS", 24 * 30, 1..=24 * 365)?);
+        let access_token_ttl =
+            Duration::from_secs(number(&var, "CARTOUCHE_ACCESS_TOKEN_TTL_SECONDS", 900, 10..=86_400)?);
+        let session_ttl =
+            Duration::from_secs(3600 * number(&var, "CARTOUCHE_SESSION_TTL_HOURS", 24 * 30, 1..=24 * 365)?);
         let db_pool_size = usize::try_from(number(&var, "CARTOUCHE_DB_POOL_SIZE", 16, 1..=1000)?)
             .context("CARTOUCHE_DB_POOL_SIZE does not fit this platform")?;
         let migrate_on_start = match var("CARTOUCHE_MIGRATE_ON_START").as_deref() {
@@ -82,10 +84,7 @@ fn number(
     let Some(raw) = var(name) else {
         return Ok(default);
     };
-    let value: u64 = raw
-        .trim()
-        .parse()
-        .with_context(|| format!("{name}={raw:?} is not a whole number"))?;
+    let value: u64 = raw.trim().parse().with_context(|| format!("{name}={raw:?} is not a whole number"))?;
     if !range.contains(&value) {
         bail!("{name}={value} is out of range {}..={}", range.start(), range.end());
     }
@@ -117,9 +116,8 @@ mod tests {
     fn errors_name_the_variable_at_fault() {
         let err = config(&[("CARTOUCHE_JWT_SECRET", SECRET)]).unwrap_err().to_string();
         assert!(err.contains("DATABASE_URL"), "{err}");
-        let err = config(&[("DATABASE_URL", "postgres://x"), ("CARTOUCHE_JWT_SECRET", "short")])
-            .unwrap_err()
-            .to_string();
+        let err =
+            config(&[("DATABASE_URL", "postgres://x"), ("CARTOUCHE_JWT_SECRET", "short")]).unwrap_err().to_string();
         assert!(err.contains("CARTOUCHE_JWT_SECRET"), "{err}");
         let err = config(&[
             ("DATABASE_URL", "postgres://x"),

@@ -28,10 +28,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, message: impl ToString) -> ApiError {
-        ApiError::Validation {
-            field: field.into(),
-            message: message.to_string(),
-        }
+        ApiError::Validation { field: field.into(), message: message.to_string() }
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> ApiError {

@@ -44,12 +44,7 @@ pub struct Event {
 
 impl Event {
     pub fn new(entity: Entity, kind: ChangeKind, tenant_id: Uuid, id: Uuid) -> Event {
-        Event {
-            entity,
-            kind,
-            tenant_id,
-            id,
-        }
+        Event { entity, kind, tenant_id, id }
     }
 }
 
@@ -73,9 +68,7 @@ pub struct EventBus {
 
 impl std::fmt::Debug for EventBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventBus")
-            .field("listening", &self.is_listening())
-            .finish_non_exhaustive()
+        f.debug_struct("EventBus").field("listening", &self.is_listening()).finish_non_exhaustive()
     }
 }
 
@@ -83,10 +76,7 @@ impl EventBus {
     /// Starts listening on `database_url` in a background task.
     pub fn start(database_url: String) -> EventBus {
         let (sender, _) = broadcast::channel(4096);
-        let bus = EventBus {
-            sender,
-            listening: Arc::new(AtomicBool::new(false)),
-        };
+        let bus = EventBus { sender, listening: Arc::new(AtomicBool::new(false)) };
         tokio::spawn(bus.clone().listen_forever(database_url));
         bus
     }

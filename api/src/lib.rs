@@ -51,9 +51,7 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
     let conn = diesel_async::AsyncPgConnection::establish(database_url)
         .await
         .context("connecting to PostgreSQL to migrate")?;
-    db::run_migrations(conn)
-        .await
-        .map_err(|err| anyhow::anyhow!("migrating the database: {err}"))
+    db::run_migrations(conn).await.map_err(|err| anyhow::anyhow!("migrating the database: {err}"))
 }
 
 /// A bound, not yet serving api: tests read the address before serving.
@@ -71,14 +69,9 @@ impl Server {
                 tracing::info!(migrations = ?applied, "database migrated");
             }
         }
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let state = AppState::new(config)?;
-        Ok(Server {
-            listener,
-            router: routes::router(state),
-        })
+        Ok(Server { listener, router: routes::router(state) })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -87,9 +80,6 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("serving HTTP")
     }
 }

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -37,10 +37,7 @@ pub fn router(state: AppState) -> Router {
     let router = match web_dir {
         Some(dir) => router.fallback_service(spa(&dir)),
         None => router.fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                "The console is not served by this api (CARTOUCHE_WEB_DIR is not set).",
-            )
+            (StatusCode::NOT_FOUND, "The console is not served by this api (CARTOUCHE_WEB_DIR is not set).")
         }),
     };
     router.layer(TraceLayer::new_for_http())
@@ -52,9 +49,7 @@ fn spa(dir: &Path) -> ServeDir<tower_http::set_status::SetStatus<ServeFile>> {
     if !dir.join("index.html").is_file() {
         tracing::warn!(dir = %dir.display(), "CARTOUCHE_WEB_DIR has no index.html; build the console with ./dev web");
     }
-    ServeDir::new(dir)
-        .append_index_html_on_directories(true)
-        .not_found_service(ServeFile::new(dir.join("index.html")))
+    ServeDir::new(dir).append_index_html_on_directories(true).not_found_service(ServeFile::new(dir.join("index.html")))
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -85,20 +80,14 @@ async fn graphql_http(State(ctx): State<Ctx>, headers: HeaderMap, request: Graph
 /// Subscriptions over graphql-transport-ws. The client authenticates in `connection_init`
 /// with `{"authorization": "Bearer <token>"}` (or `{"token": "<token>"}`); a refused
 /// credential closes the connection with the reason.
-async fn graphql_ws(
-    State(ctx): State<Ctx>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+async fn graphql_ws(State(ctx): State<Ctx>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
     let state = ctx.state.clone();
     let schema = ctx.schema.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| connection_init(state, payload))
-                .serve()
-        })
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
+        GraphQLWebSocket::new(stream, schema, protocol)
+            .on_connection_init(move |payload| connection_init(state, payload))
+            .serve()
+    })
 }
 
 async fn connection_init(state: AppState, payload: serde_json::Value) -> async_graphql::Result<Data> {
@@ -138,4 +127,3 @@ async fn readyz(State(ctx): State<Ctx>) -> Response {
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
-

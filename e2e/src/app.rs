@@ -71,12 +71,8 @@ impl TestApp {
     async fn wait_ready(&self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let ready = self
-                .http
-                .get(format!("{}/readyz", self.base_url))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
+            let ready =
+                self.http.get(format!("{}/readyz", self.base_url)).send().await.is_ok_and(|r| r.status().is_success());
             if ready {
                 return Ok(());
             }

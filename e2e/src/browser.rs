@@ -21,11 +21,9 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 fn find(program: &str, candidates: &[&str]) -> anyhow::Result<String> {
-    candidates
-        .iter()
-        .find(|path| std::path::Path::new(path).is_file())
-        .map(|path| (*path).to_owned())
-        .with_context(|| format!("{program} is not installed (./dev install brings Debian's chromium and chromium-driver)"))
+    candidates.iter().find(|path| std::path::Path::new(path).is_file()).map(|path| (*path).to_owned()).with_context(
+        || format!("{program} is not installed (./dev install brings Debian's chromium and chromium-driver)"),
+    )
 }
 
 impl Browser {
@@ -117,10 +115,8 @@ impl Browser {
 
 /// Where screenshots go: `target/screenshots` (or `CARTOUCHE_ARTEFACTS`).
 pub fn artefact_dir() -> PathBuf {
-    std::env::var_os("CARTOUCHE_ARTEFACTS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"),
-        PathBuf::from,
-    )
+    std::env::var_os("CARTOUCHE_ARTEFACTS")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"), PathBuf::from)
 }
 
 impl Drop for Browser {

@@ -51,11 +51,7 @@ impl TestDb {
             .execute(&mut admin)
             .await
             .with_context(|| format!("cloning {template}"))?;
-        Ok(TestDb {
-            url: with_database(&server, &name),
-            name,
-            server,
-        })
+        Ok(TestDb { url: with_database(&server, &name), name, server })
     }
 
     pub fn url(&self) -> &str {
@@ -80,10 +76,7 @@ impl Drop for TestDb {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 let mut admin = AsyncPgConnection::establish(&admin_url).await.ok()?;
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .ok()
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok()
             })
         })
         .join();
@@ -111,20 +104,14 @@ async fn ensure_template(server: &str) -> anyhow::Result<String> {
         .await?;
     if found.n == 0 {
         let building = format!("{template}_building");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin).await?;
         diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut admin).await?;
         let url = with_database(server, &building);
         let conn = AsyncPgConnection::establish(&url).await?;
-        cartouche_schema::db::run_migrations(conn)
-            .await
-            .map_err(|e| anyhow::anyhow!("migrating the template: {e}"))?;
+        cartouche_schema::db::run_migrations(conn).await.map_err(|e| anyhow::anyhow!("migrating the template: {e}"))?;
         cartouche_jobs::prepare_queue(&url).await?;
         // Renaming last means a half-built template is never used.
-        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {template}"))
-            .execute(&mut admin)
-            .await?;
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {template}")).execute(&mut admin).await?;
     }
     diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut admin).await?;
     Ok(template)

@@ -53,10 +53,7 @@ impl GraphqlClient {
     }
 
     pub async fn run(&self, query: &str, variables: Value) -> anyhow::Result<Response> {
-        let mut request = self
-            .http
-            .post(&self.endpoint)
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut request = self.http.post(&self.endpoint).json(&json!({ "query": query, "variables": variables }));
         if let Some(bearer) = &self.bearer {
             request = request.bearer_auth(bearer);
         }

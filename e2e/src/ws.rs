@@ -16,7 +16,7 @@ pub struct Subscriber {
 
 /// How `connection_init` went.
 pub enum Init {
-    Acknowledged(Subscriber),
+    Acknowledged(Box<Subscriber>),
     /// The server refused: the close reason (or the error message) it gave.
     Refused(String),
 }
@@ -25,18 +25,12 @@ impl Subscriber {
     /// Opens the socket and sends `connection_init` with `payload`.
     pub async fn connect(url: &str, payload: Value) -> anyhow::Result<Init> {
         let mut request = url.into_client_request()?;
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .context("opening the websocket")?;
-        socket
-            .send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string()))
-            .await?;
+        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("opening the websocket")?;
+        socket.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await?;
         let mut subscriber = Subscriber { socket };
         match subscriber.next_message(Duration::from_secs(10)).await {
-            Ok(Some(msg)) if msg["type"] == "connection_ack" => Ok(Init::Acknowledged(subscriber)),
+            Ok(Some(msg)) if msg["type"] == "connection_ack" => Ok(Init::Acknowledged(Box::new(subscriber))),
             Ok(Some(msg)) => Ok(Init::Refused(msg.to_string())),
             Ok(None) => Ok(Init::Refused("closed".into())),
             Err(err) => Ok(Init::Refused(err.to_string())),
@@ -46,7 +40,7 @@ impl Subscriber {
     /// Connects with a bearer token and expects an acknowledgement.
     pub async fn authenticated(url: &str, bearer: &str) -> anyhow::Result<Subscriber> {
         match Self::connect(url, json!({ "authorization": format!("Bearer {bearer}") })).await? {
-            Init::Acknowledged(subscriber) => Ok(subscriber),
+            Init::Acknowledged(subscriber) => Ok(*subscriber),
             Init::Refused(why) => bail!("connection refused: {why}"),
         }
     }
@@ -63,9 +57,7 @@ impl Subscriber {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let frame = tokio::time::timeout(remaining, self.socket.next())
-                .await
-                .context("no message in time")?;
+            let frame = tokio::time::timeout(remaining, self.socket.next()).await.context("no message in time")?;
             match frame {
                 None => return Ok(None),
                 Some(Err(err)) => return Err(err.into()),

@@ -27,15 +27,14 @@ impl JobsConfig {
     pub fn from_env() -> anyhow::Result<JobsConfig> {
         let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
         let worker_name = std::env::var("CARTOUCHE_WORKER_NAME").unwrap_or_else(|_| default_worker_name());
-        let purge_schedule =
-            std::env::var("CARTOUCHE_PURGE_SCHEDULE").unwrap_or_else(|_| maintenance::DEFAULT_PURGE_SCHEDULE.to_owned());
-        cron::Schedule::from_str(&purge_schedule)
-            .with_context(|| format!("CARTOUCHE_PURGE_SCHEDULE={purge_schedule:?} is not a cron expression (sec min hour day month weekday)"))?;
-        Ok(JobsConfig {
-            database_url,
-            worker_name,
-            purge_schedule,
-        })
+        let purge_schedule = std::env::var("CARTOUCHE_PURGE_SCHEDULE")
+            .unwrap_or_else(|_| maintenance::DEFAULT_PURGE_SCHEDULE.to_owned());
+        cron::Schedule::from_str(&purge_schedule).with_context(|| {
+            format!(
+                "CARTOUCHE_PURGE_SCHEDULE={purge_schedule:?} is not a cron expression (sec min hour day month weekday)"
+            )
+        })?;
+        Ok(JobsConfig { database_url, worker_name, purge_schedule })
     }
 }
 
@@ -60,9 +59,7 @@ pub async fn storage<Args>(pool: &PgPool, queue: &str) -> PostgresStorage<Args> 
 
 /// Creates apalis' schema and tables (idempotent); the api and the tests call it too.
 pub async fn prepare_queue(database_url: &str) -> anyhow::Result<()> {
-    let pool = PgPool::connect(database_url)
-        .await
-        .context("connecting the job queue to PostgreSQL")?;
+    let pool = PgPool::connect(database_url).await.context("connecting the job queue to PostgreSQL")?;
     PostgresStorage::<()>::setup(&pool).await.context("creating apalis' tables")?;
     pool.close().await;
     Ok(())
@@ -70,13 +67,12 @@ pub async fn prepare_queue(database_url: &str) -> anyhow::Result<()> {
 
 /// Connects, prepares apalis' tables, and runs every worker until `shutdown` resolves;
 /// jobs in flight then get up to 30 s to finish.
-pub async fn run(config: JobsConfig, shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static) -> anyhow::Result<()> {
-    let queue_pool = PgPool::connect(&config.database_url)
-        .await
-        .context("connecting the job queue to PostgreSQL")?;
-    PostgresStorage::<()>::setup(&queue_pool)
-        .await
-        .context("creating apalis' tables")?;
+pub async fn run(
+    config: JobsConfig,
+    shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static,
+) -> anyhow::Result<()> {
+    let queue_pool = PgPool::connect(&config.database_url).await.context("connecting the job queue to PostgreSQL")?;
+    PostgresStorage::<()>::setup(&queue_pool).await.context("creating apalis' tables")?;
     let db_pool = db::pool(&config.database_url, 4).context("building the database pool")?;
     let schedule = cron::Schedule::from_str(&config.purge_schedule).context("purge schedule")?;
 

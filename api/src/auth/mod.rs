@@ -51,10 +51,7 @@ impl Actor {
         if self.role.includes(needed) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
-                "{doing} needs the {needed} role; you are {}",
-                self.role
-            )))
+            Err(ApiError::Forbidden(format!("{doing} needs the {needed} role; you are {}", self.role)))
         }
     }
 }
@@ -111,28 +108,17 @@ pub async fn authenticate(state: &AppState, bearer: Option<&str>) -> Authenticat
 /// and tenant come from the database, so a change applies to the very next request.
 pub async fn session_actor(conn: &mut PooledConn, session_id: Uuid, user_id: Uuid) -> ApiResult<Actor> {
     let refused = || ApiError::Unauthenticated("session ended; sign in again".into());
-    let session = Session::find(conn, session_id)
-        .await
-        .map_err(|e| ApiError::from_db("session", e))?
-        .ok_or_else(refused)?;
+    let session =
+        Session::find(conn, session_id).await.map_err(|e| ApiError::from_db("session", e))?.ok_or_else(refused)?;
     if session.user_id != user_id || !session.is_active(Utc::now()) {
         return Err(refused());
     }
-    let user = User::find_for_session(conn, user_id)
-        .await
-        .map_err(|e| ApiError::from_db("user", e))?;
+    let user = User::find_for_session(conn, user_id).await.map_err(|e| ApiError::from_db("user", e))?;
     if user.disabled_at.is_some() {
         return Err(ApiError::Unauthenticated("this account is disabled".into()));
     }
-    let scope = Scope::resolve(conn, user.tenant_id)
-        .await
-        .map_err(|e| ApiError::from_db("tenant", e))?;
-    Ok(Actor {
-        principal: Principal::User { user_id, session_id },
-        tenant_id: user.tenant_id,
-        role: user.role,
-        scope,
-    })
+    let scope = Scope::resolve(conn, user.tenant_id).await.map_err(|e| ApiError::from_db("tenant", e))?;
+    Ok(Actor { principal: Principal::User { user_id, session_id }, tenant_id: user.tenant_id, role: user.role, scope })
 }
 
 async fn api_token_actor(conn: &mut PooledConn, secret: &str) -> ApiResult<Actor> {
@@ -147,12 +133,8 @@ async fn api_token_actor(conn: &mut PooledConn, secret: &str) -> ApiResult<Actor
     if !token.is_active(now) {
         return Err(ApiError::Unauthenticated("this API token has expired".into()));
     }
-    ApiToken::touch(conn, token.id, now)
-        .await
-        .map_err(|e| ApiError::from_db("API token", e))?;
-    let scope = Scope::resolve(conn, token.tenant_id)
-        .await
-        .map_err(|e| ApiError::from_db("tenant", e))?;
+    ApiToken::touch(conn, token.id, now).await.map_err(|e| ApiError::from_db("API token", e))?;
+    let scope = Scope::resolve(conn, token.tenant_id).await.map_err(|e| ApiError::from_db("tenant", e))?;
     Ok(Actor {
         principal: Principal::ApiToken { token_id: token.id },
         tenant_id: token.tenant_id,

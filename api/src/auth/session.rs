@@ -29,46 +29,37 @@ const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
 ///
 /// Every failure reads the same ("wrong e-mail or password"), whichever part was wrong or
 /// whether the account is disabled; failures per address are throttled.
-pub async fn login(state: &AppState, email: &str, password: String, user_agent: Option<&str>) -> ApiResult<IssuedTokens> {
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    user_agent: Option<&str>,
+) -> ApiResult<IssuedTokens> {
     let email = Email::parse(email).map_err(|e| ApiError::validation("email", e))?;
     let key = email.key();
     let now = Utc::now();
     let mut conn = state.pool.get().await?;
-    if let Some(until) = throttle::locked_until(&mut conn, &key, now)
-        .await
-        .map_err(|e| ApiError::from_db("sign-in", e))?
+    if let Some(until) =
+        throttle::locked_until(&mut conn, &key, now).await.map_err(|e| ApiError::from_db("sign-in", e))?
     {
         return Err(ApiError::RateLimited((until - now).num_seconds().max(1)));
     }
-    let user = User::find_for_login(&mut conn, &key)
-        .await
-        .map_err(|e| ApiError::from_db("user", e))?;
+    let user = User::find_for_login(&mut conn, &key).await.map_err(|e| ApiError::from_db("user", e))?;
     let matches = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if matches && user.disabled_at.is_none() => user,
         _ => {
-            throttle::record_failure(&mut conn, &key, now)
-                .await
-                .map_err(|e| ApiError::from_db("sign-in", e))?;
+            throttle::record_failure(&mut conn, &key, now).await.map_err(|e| ApiError::from_db("sign-in", e))?;
             tracing::info!(email.key = %key, "sign-in refused");
             return Err(ApiError::Unauthenticated(WRONG_CREDENTIALS.into()));
         }
     };
-    throttle::clear(&mut conn, &key)
-        .await
-        .map_err(|e| ApiError::from_db("sign-in", e))?;
-    User::record_login(&mut conn, user.id)
-        .await
-        .map_err(|e| ApiError::from_db("user", e))?;
+    throttle::clear(&mut conn, &key).await.map_err(|e| ApiError::from_db("sign-in", e))?;
+    User::record_login(&mut conn, user.id).await.map_err(|e| ApiError::from_db("user", e))?;
     let session_ttl = chrono::Duration::from_std(state.config.session_ttl).map_err(ApiError::internal)?;
     let session = Session::create(
         &mut conn,
-        NewSession {
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            expires_at: now + session_ttl,
-            user_agent,
-        },
+        NewSession { tenant_id: user.tenant_id, user_id: user.id, expires_at: now + session_ttl, user_agent },
     )
     .await
     .map_err(|e| ApiError::from_db("session", e))?;
@@ -100,13 +91,9 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<IssuedT
             ));
         }
     };
-    let user = User::find_for_session(&mut conn, user_id)
-        .await
-        .map_err(|e| ApiError::from_db("user", e))?;
+    let user = User::find_for_session(&mut conn, user_id).await.map_err(|e| ApiError::from_db("user", e))?;
     if user.disabled_at.is_some() {
-        Session::revoke(&mut conn, session_id)
-            .await
-            .map_err(|e| ApiError::from_db("session", e))?;
+        Session::revoke(&mut conn, session_id).await.map_err(|e| ApiError::from_db("session", e))?;
         return Err(ApiError::Unauthenticated("this account is disabled".into()));
     }
     let session = Session::find(&mut conn, session_id)
@@ -119,9 +106,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<IssuedT
 /// Ends a session: its access and refresh tokens stop working at once.
 pub async fn logout(state: &AppState, session_id: Uuid) -> ApiResult<()> {
     let mut conn = state.pool.get().await?;
-    Session::revoke(&mut conn, session_id)
-        .await
-        .map_err(|e| ApiError::from_db("session", e))
+    Session::revoke(&mut conn, session_id).await.map_err(|e| ApiError::from_db("session", e))
 }
 
 async fn issue(
@@ -137,10 +122,8 @@ async fn issue(
     Session::issue_refresh_token(conn, session.id, &hash, refresh_expires)
         .await
         .map_err(|e| ApiError::from_db("refresh token", e))?;
-    let (access_token, access_expires) = state
-        .access_tokens
-        .issue(user.id, session.id, user.tenant_id, now)
-        .map_err(ApiError::internal)?;
+    let (access_token, access_expires) =
+        state.access_tokens.issue(user.id, session.id, user.tenant_id, now).map_err(ApiError::internal)?;
     // Never outlive the session.
     let access_expires = access_expires.min(session.expires_at);
     debug_assert!(!refresh_token.expose_secret().is_empty());

@@ -80,7 +80,13 @@ impl AccessTokens {
     }
 
     /// Issues a token for the user's session; returns it with its expiry.
-    pub fn issue(&self, user: Uuid, session: Uuid, tenant: Uuid, now: DateTime<Utc>) -> anyhow::Result<(String, DateTime<Utc>)> {
+    pub fn issue(
+        &self,
+        user: Uuid,
+        session: Uuid,
+        tenant: Uuid,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(String, DateTime<Utc>)> {
         let expires = now + self.ttl;
         let claims = AccessClaims {
             sub: user,
@@ -121,9 +127,8 @@ mod tests {
     #[test]
     fn expired_tampered_and_foreign_tokens_are_refused() {
         let t = tokens("k".repeat(32).as_str());
-        let (old, _) = t
-            .issue(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Utc::now() - chrono::Duration::minutes(5))
-            .unwrap();
+        let (old, _) =
+            t.issue(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Utc::now() - chrono::Duration::minutes(5)).unwrap();
         assert!(t.verify(&old).is_err(), "expired");
         let (jwt, _) = t.issue(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Utc::now()).unwrap();
         let mut tampered = jwt.clone().into_bytes();

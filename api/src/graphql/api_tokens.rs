@@ -35,9 +35,7 @@ impl ApiTokenNode {
     }
 
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
-        load_tenant(ctx, self.0.tenant_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("tenant").into())
+        load_tenant(ctx, self.0.tenant_id).await?.ok_or_else(|| ApiError::NotFound("tenant").into())
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -63,10 +61,7 @@ impl ApiTokenNode {
 }
 
 fn token_keyset(token: &ApiToken) -> Keyset {
-    Keyset {
-        key: token.name.to_lowercase(),
-        id: token.id,
-    }
+    Keyset { key: token.name.to_lowercase(), id: token.id }
 }
 
 #[derive(Default)]
@@ -131,11 +126,19 @@ impl ApiTokenMutation {
         let name = DisplayName::parse(&input.name).map_err(|e| ApiError::validation("name", e))?;
         let role: Role = input.role.into();
         if !actor.role.includes(role) {
-            return Err(ApiError::validation("role", format!("a token cannot have more rights than you ({})", actor.role)).into());
+            return Err(ApiError::validation(
+                "role",
+                format!("a token cannot have more rights than you ({})", actor.role),
+            )
+            .into());
         }
         let days = input.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
         if !(1..=MAX_TOKEN_DAYS).contains(&days) {
-            return Err(ApiError::validation("expiresInDays", format!("between 1 and {MAX_TOKEN_DAYS} days, not {days}")).into());
+            return Err(ApiError::validation(
+                "expiresInDays",
+                format!("between 1 and {MAX_TOKEN_DAYS} days, not {days}"),
+            )
+            .into());
         }
         let (secret, hash) = tokens::new_secret(tokens::API_TOKEN_PREFIX);
         let mut conn = conn(ctx).await?;
@@ -154,10 +157,7 @@ impl ApiTokenMutation {
         .await
         .map_err(|e| ApiError::from_db("API token", e))?;
         tracing::info!(token.id = %token.id, tenant.id = %tenant_id, "API token created");
-        Ok(CreateApiTokenPayload {
-            token: ApiTokenNode(token),
-            secret: secret.expose_secret().to_owned(),
-        })
+        Ok(CreateApiTokenPayload { token: ApiTokenNode(token), secret: secret.expose_secret().to_owned() })
     }
 
     /// Revokes an API token: it stops working at once. Admins only.
@@ -166,9 +166,8 @@ impl ApiTokenMutation {
         actor.require(Role::Admin, "revoking an API token")?;
         let id = parse_id("id", &id)?;
         let mut conn = conn(ctx).await?;
-        let token = ApiToken::revoke(&mut conn, &actor.scope, id)
-            .await
-            .map_err(|e| ApiError::from_db("API token", e))?;
+        let token =
+            ApiToken::revoke(&mut conn, &actor.scope, id).await.map_err(|e| ApiError::from_db("API token", e))?;
         tracing::info!(token.id = %token.id, "API token revoked");
         Ok(ApiTokenNode(token))
     }

@@ -35,10 +35,7 @@ pub fn page_request(first: Option<i32>, after: Option<String>) -> ApiResult<Page
         return Err(ApiError::validation("first", format!("first must be between 1 and {MAX_PAGE}, not {first}")));
     }
     let after = after.as_deref().map(decode_cursor).transpose()?;
-    Ok(PageRequest {
-        first: i64::from(first),
-        after,
-    })
+    Ok(PageRequest { first: i64::from(first), after })
 }
 
 /// Builds a connection from one page of rows; `keyset` gives each row's position.
@@ -66,10 +63,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_even_with_odd_keys() {
-        let keyset = Keyset {
-            key: "siège / \"nord\"".into(),
-            id: Uuid::new_v4(),
-        };
+        let keyset = Keyset { key: "siège / \"nord\"".into(), id: Uuid::new_v4() };
         assert_eq!(decode_cursor(&encode_cursor(&keyset)).unwrap(), keyset);
     }
 

@@ -54,24 +54,13 @@ impl Loader<ScopedTenantId> for TenantLoader {
         // Requests are per caller, so keys almost always share one scope; group anyway.
         let mut by_home: HashMap<Uuid, (Scope, Vec<Uuid>)> = HashMap::new();
         for key in keys {
-            by_home
-                .entry(key.scope.home())
-                .or_insert_with(|| (key.scope.clone(), Vec::new()))
-                .1
-                .push(key.id);
+            by_home.entry(key.scope.home()).or_insert_with(|| (key.scope.clone(), Vec::new())).1.push(key.id);
         }
         for (scope, ids) in by_home.into_values() {
-            let tenants = Tenant::load_many(&mut conn, &scope, &ids)
-                .await
-                .map_err(|e| wrap(ApiError::from_db("tenant", e)))?;
+            let tenants =
+                Tenant::load_many(&mut conn, &scope, &ids).await.map_err(|e| wrap(ApiError::from_db("tenant", e)))?;
             for tenant in tenants {
-                out.insert(
-                    ScopedTenantId {
-                        scope: scope.clone(),
-                        id: tenant.id,
-                    },
-                    tenant,
-                );
+                out.insert(ScopedTenantId { scope: scope.clone(), id: tenant.id }, tenant);
             }
         }
         Ok(out)

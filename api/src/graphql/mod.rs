@@ -53,9 +53,7 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 
 /// The schema without data, to print the SDL.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .finish()
-        .sdl()
+    Schema::build(Query::default(), Mutation::default(), Subscription::default()).finish().sdl()
 }
 
 pub fn build(state: AppState) -> AppSchema {
@@ -97,7 +95,8 @@ pub(crate) fn visible_tenant(actor: &Actor, field: &str, id: Option<&async_graph
 
 /// Parses a GraphQL `ID` argument; a malformed one is a VALIDATION error naming the field.
 pub(crate) fn parse_id(field: &str, id: &async_graphql::ID) -> ApiResult<Uuid> {
-    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::validation(field, format!("{:?} is not a valid id", id.as_str())))
+    Uuid::parse_str(id.as_str())
+        .map_err(|_| ApiError::validation(field, format!("{:?} is not a valid id", id.as_str())))
 }
 
 #[cfg(test)]

@@ -86,9 +86,7 @@ impl Me {
     }
 
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
-        load_tenant(ctx, self.tenant_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("tenant").into())
+        load_tenant(ctx, self.tenant_id).await?.ok_or_else(|| ApiError::NotFound("tenant").into())
     }
 }
 
@@ -103,9 +101,8 @@ impl SessionQuery {
         let mut conn = conn(ctx).await?;
         let me = match actor.principal {
             Principal::User { user_id, .. } => {
-                let user = User::find(&mut conn, &actor.scope, user_id)
-                    .await
-                    .map_err(|e| ApiError::from_db("user", e))?;
+                let user =
+                    User::find(&mut conn, &actor.scope, user_id).await.map_err(|e| ApiError::from_db("user", e))?;
                 Me {
                     kind: PrincipalKind::User,
                     id: user.id,
@@ -178,12 +175,13 @@ impl SessionMutation {
             return Err(ApiError::validation("token", "an API token has no password").into());
         };
         password::validate_new_password(&new_password).map_err(|_| {
-            ApiError::validation("newPassword", format!("a password needs at least {} characters", password::MIN_PASSWORD_CHARS))
+            ApiError::validation(
+                "newPassword",
+                format!("a password needs at least {} characters", password::MIN_PASSWORD_CHARS),
+            )
         })?;
         let mut conn = conn(ctx).await?;
-        let user = User::find(&mut conn, &actor.scope, user_id)
-            .await
-            .map_err(|e| ApiError::from_db("user", e))?;
+        let user = User::find(&mut conn, &actor.scope, user_id).await.map_err(|e| ApiError::from_db("user", e))?;
         if !password::verify(current_password, Some(user.password_hash.clone())).await? {
             return Err(ApiError::validation("currentPassword", "the current password is wrong").into());
         }
@@ -192,10 +190,7 @@ impl SessionMutation {
             &mut conn,
             &actor.scope,
             user_id,
-            UserChanges {
-                password_hash: Some(&hash),
-                ..UserChanges::default()
-            },
+            UserChanges { password_hash: Some(&hash), ..UserChanges::default() },
         )
         .await
         .map_err(|e| ApiError::from_db("user", e))?;

@@ -37,9 +37,7 @@ impl SiteNode {
     }
 
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
-        load_tenant(ctx, self.0.tenant_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("tenant").into())
+        load_tenant(ctx, self.0.tenant_id).await?.ok_or_else(|| ApiError::NotFound("tenant").into())
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -52,10 +50,7 @@ impl SiteNode {
 }
 
 pub fn site_keyset(site: &Site) -> Keyset {
-    Keyset {
-        key: site.name.to_lowercase(),
-        id: site.id,
-    }
+    Keyset { key: site.name.to_lowercase(), id: site.id }
 }
 
 #[derive(Default)]
@@ -67,9 +62,7 @@ impl SiteQuery {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
         let mut conn = conn(ctx).await?;
-        let site = Site::find(&mut conn, &actor.scope, id)
-            .await
-            .map_err(|e| ApiError::from_db("site", e))?;
+        let site = Site::find(&mut conn, &actor.scope, id).await.map_err(|e| ApiError::from_db("site", e))?;
         Ok(SiteNode(site))
     }
 
@@ -86,9 +79,8 @@ impl SiteQuery {
         let tenant = visible_tenant(actor, "tenantId", tenant_id.as_ref())?;
         let request = page_request(first, after)?;
         let mut conn = conn(ctx).await?;
-        let (rows, more) = Site::page(&mut conn, &actor.scope, tenant, &request)
-            .await
-            .map_err(|e| ApiError::from_db("site", e))?;
+        let (rows, more) =
+            Site::page(&mut conn, &actor.scope, tenant, &request).await.map_err(|e| ApiError::from_db("site", e))?;
         Ok(connection(rows, more, request.after.is_some(), site_keyset, SiteNode))
     }
 }
@@ -125,23 +117,20 @@ impl SiteMutation {
         let zone = TimeZoneName::parse(&input.time_zone).map_err(|e| ApiError::validation("timeZone", e))?;
         let address = input.address.as_deref().map(str::trim).filter(|a| !a.is_empty());
         let mut conn = conn(ctx).await?;
-        let site = conn.transaction(async |conn| {
-            let site = Site::create(
-                conn,
-                &actor.scope,
-                NewSite {
-                    tenant_id,
-                    name: name.as_str(),
-                    time_zone: zone.as_str(),
-                    address,
-                },
-            )
-            .await?;
-            crate::events::publish(conn, &Event::new(Entity::Site, ChangeKind::Created, site.tenant_id, site.id)).await?;
-            Ok::<_, diesel::result::Error>(site)
-        })
-        .await
-        .map_err(map_site_write)?;
+        let site = conn
+            .transaction(async |conn| {
+                let site = Site::create(
+                    conn,
+                    &actor.scope,
+                    NewSite { tenant_id, name: name.as_str(), time_zone: zone.as_str(), address },
+                )
+                .await?;
+                crate::events::publish(conn, &Event::new(Entity::Site, ChangeKind::Created, site.tenant_id, site.id))
+                    .await?;
+                Ok::<_, diesel::result::Error>(site)
+            })
+            .await
+            .map_err(map_site_write)?;
         Ok(SiteNode(site))
     }
 
@@ -150,12 +139,8 @@ impl SiteMutation {
         let actor = actor(ctx)?;
         actor.require(Role::Manager, "changing a site")?;
         let id = parse_id("id", &id)?;
-        let name = input
-            .name
-            .as_deref()
-            .map(DisplayName::parse)
-            .transpose()
-            .map_err(|e| ApiError::validation("name", e))?;
+        let name =
+            input.name.as_deref().map(DisplayName::parse).transpose().map_err(|e| ApiError::validation("name", e))?;
         let zone = input
             .time_zone
             .as_deref()
@@ -164,18 +149,20 @@ impl SiteMutation {
             .map_err(|e| ApiError::validation("timeZone", e))?;
         let address = input.address.as_deref().map(|a| Some(a.trim()).filter(|a| !a.is_empty()));
         let mut conn = conn(ctx).await?;
-        let site = conn.transaction(async |conn| {
-            let changes = SiteChanges {
-                name: name.as_ref().map(DisplayName::as_str),
-                time_zone: zone.as_ref().map(TimeZoneName::as_str),
-                address,
-            };
-            let site = Site::update(conn, &actor.scope, id, changes).await?;
-            crate::events::publish(conn, &Event::new(Entity::Site, ChangeKind::Updated, site.tenant_id, site.id)).await?;
-            Ok::<_, diesel::result::Error>(site)
-        })
-        .await
-        .map_err(map_site_write)?;
+        let site = conn
+            .transaction(async |conn| {
+                let changes = SiteChanges {
+                    name: name.as_ref().map(DisplayName::as_str),
+                    time_zone: zone.as_ref().map(TimeZoneName::as_str),
+                    address,
+                };
+                let site = Site::update(conn, &actor.scope, id, changes).await?;
+                crate::events::publish(conn, &Event::new(Entity::Site, ChangeKind::Updated, site.tenant_id, site.id))
+                    .await?;
+                Ok::<_, diesel::result::Error>(site)
+            })
+            .await
+            .map_err(map_site_write)?;
         Ok(SiteNode(site))
     }
 
@@ -187,7 +174,8 @@ impl SiteMutation {
         let mut conn = conn(ctx).await?;
         conn.transaction(async |conn| {
             let site = Site::delete(conn, &actor.scope, site_id).await?;
-            crate::events::publish(conn, &Event::new(Entity::Site, ChangeKind::Deleted, site.tenant_id, site.id)).await?;
+            crate::events::publish(conn, &Event::new(Entity::Site, ChangeKind::Deleted, site.tenant_id, site.id))
+                .await?;
             Ok::<_, diesel::result::Error>(site)
         })
         .await

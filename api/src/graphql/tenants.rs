@@ -81,23 +81,15 @@ impl TenantNode {
 }
 
 pub fn tenant_keyset(tenant: &Tenant) -> Keyset {
-    Keyset {
-        key: tenant.name.to_lowercase(),
-        id: tenant.id,
-    }
+    Keyset { key: tenant.name.to_lowercase(), id: tenant.id }
 }
 
 /// Loads a visible tenant through the request's DataLoader; `None` when not visible.
 pub async fn load_tenant(ctx: &Context<'_>, id: uuid::Uuid) -> async_graphql::Result<Option<TenantNode>> {
     let actor = actor(ctx)?;
     let loader = ctx.data_unchecked::<DataLoader<TenantLoader>>();
-    let tenant = loader
-        .load_one(ScopedTenantId {
-            scope: actor.scope.clone(),
-            id,
-        })
-        .await
-        .map_err(|err| (*err).clone())?;
+    let tenant =
+        loader.load_one(ScopedTenantId { scope: actor.scope.clone(), id }).await.map_err(|err| (*err).clone())?;
     Ok(tenant.map(TenantNode))
 }
 
@@ -111,9 +103,7 @@ impl TenantQuery {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
         let mut conn = conn(ctx).await?;
-        let tenant = Tenant::find(&mut conn, &actor.scope, id)
-            .await
-            .map_err(|e| ApiError::from_db("tenant", e))?;
+        let tenant = Tenant::find(&mut conn, &actor.scope, id).await.map_err(|e| ApiError::from_db("tenant", e))?;
         Ok(TenantNode(tenant))
     }
 
@@ -128,9 +118,8 @@ impl TenantQuery {
         let actor = actor(ctx)?;
         let request = page_request(first, after)?;
         let mut conn = conn(ctx).await?;
-        let (rows, more) = Tenant::page(&mut conn, &actor.scope, None, &request)
-            .await
-            .map_err(|e| ApiError::from_db("tenant", e))?;
+        let (rows, more) =
+            Tenant::page(&mut conn, &actor.scope, None, &request).await.map_err(|e| ApiError::from_db("tenant", e))?;
         Ok(connection(rows, more, request.after.is_some(), tenant_keyset, TenantNode))
     }
 }
@@ -162,13 +151,18 @@ impl TenantMutation {
         let mut conn = conn(ctx).await?;
         let tenant = Tenant::create_customer(&mut conn, &actor.scope, parent, name.as_str())
             .await
-            .map_err(|e| map_tenant_write(e))?;
+            .map_err(map_tenant_write)?;
         tracing::info!(tenant.id = %tenant.id, tenant.parent = %parent, "tenant created");
         Ok(TenantNode(tenant))
     }
 
     /// Renames a tenant. Admins only.
-    async fn update_tenant(&self, ctx: &Context<'_>, id: ID, input: UpdateTenantInput) -> async_graphql::Result<TenantNode> {
+    async fn update_tenant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTenantInput,
+    ) -> async_graphql::Result<TenantNode> {
         let actor = actor(ctx)?;
         actor.require(Role::Admin, "changing a tenant")?;
         let id = parse_id("id", &id)?;
@@ -176,13 +170,9 @@ impl TenantMutation {
         let tenant = match input.name {
             Some(name) => {
                 let name = DisplayName::parse(&name).map_err(|e| ApiError::validation("name", e))?;
-                Tenant::rename(&mut conn, &actor.scope, id, name.as_str())
-                    .await
-                    .map_err(|e| map_tenant_write(e))?
+                Tenant::rename(&mut conn, &actor.scope, id, name.as_str()).await.map_err(map_tenant_write)?
             }
-            None => Tenant::find(&mut conn, &actor.scope, id)
-                .await
-                .map_err(|e| ApiError::from_db("tenant", e))?,
+            None => Tenant::find(&mut conn, &actor.scope, id).await.map_err(|e| ApiError::from_db("tenant", e))?,
         };
         Ok(TenantNode(tenant))
     }

@@ -53,9 +53,7 @@ impl UserNode {
     }
 
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
-        load_tenant(ctx, self.0.tenant_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("tenant").into())
+        load_tenant(ctx, self.0.tenant_id).await?.ok_or_else(|| ApiError::NotFound("tenant").into())
     }
 
     async fn last_login_at(&self) -> Option<DateTime<Utc>> {
@@ -68,10 +66,7 @@ impl UserNode {
 }
 
 fn user_keyset(user: &User) -> Keyset {
-    Keyset {
-        key: user.email.to_lowercase(),
-        id: user.id,
-    }
+    Keyset { key: user.email.to_lowercase(), id: user.id }
 }
 
 #[derive(Default)]
@@ -83,9 +78,7 @@ impl UserQuery {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
         let mut conn = conn(ctx).await?;
-        let user = User::find(&mut conn, &actor.scope, id)
-            .await
-            .map_err(|e| ApiError::from_db("user", e))?;
+        let user = User::find(&mut conn, &actor.scope, id).await.map_err(|e| ApiError::from_db("user", e))?;
         Ok(UserNode(user))
     }
 
@@ -102,9 +95,8 @@ impl UserQuery {
         let tenant = visible_tenant(actor, "tenantId", tenant_id.as_ref())?;
         let request = page_request(first, after)?;
         let mut conn = conn(ctx).await?;
-        let (rows, more) = User::page(&mut conn, &actor.scope, tenant, &request)
-            .await
-            .map_err(|e| ApiError::from_db("user", e))?;
+        let (rows, more) =
+            User::page(&mut conn, &actor.scope, tenant, &request).await.map_err(|e| ApiError::from_db("user", e))?;
         Ok(connection(rows, more, request.after.is_some(), user_keyset, UserNode))
     }
 }
@@ -142,9 +134,7 @@ impl UserMutation {
         let tenant_id = visible_tenant(actor, "tenantId", input.tenant_id.as_ref())?.unwrap_or(actor.tenant_id);
         let email = Email::parse(&input.email).map_err(|e| ApiError::validation("email", e))?;
         let display_name = match input.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            Some(name) => DisplayName::parse(name)
-                .map_err(|e| ApiError::validation("displayName", e))?
-                .into_inner(),
+            Some(name) => DisplayName::parse(name).map_err(|e| ApiError::validation("displayName", e))?.into_inner(),
             None => String::new(),
         };
         password::validate_new_password(&input.password)?;
@@ -192,9 +182,7 @@ impl UserMutation {
             None => None,
         };
         let mut conn = conn(ctx).await?;
-        let current = User::find(&mut conn, &actor.scope, id)
-            .await
-            .map_err(|e| ApiError::from_db("user", e))?;
+        let current = User::find(&mut conn, &actor.scope, id).await.map_err(|e| ApiError::from_db("user", e))?;
         let role: Option<Role> = input.role.map(Into::into);
         let loses_admin = current.role == Role::Admin
             && current.disabled_at.is_none()
@@ -222,13 +210,10 @@ impl UserMutation {
             disabled_at,
             password_hash: hash.as_deref(),
         };
-        let user = User::update(&mut conn, &actor.scope, id, changes)
-            .await
-            .map_err(|e| ApiError::from_db("user", e))?;
+        let user =
+            User::update(&mut conn, &actor.scope, id, changes).await.map_err(|e| ApiError::from_db("user", e))?;
         if input.disabled == Some(true) || hash.is_some() {
-            Session::revoke_all_of_user(&mut conn, user.id, None)
-                .await
-                .map_err(|e| ApiError::from_db("session", e))?;
+            Session::revoke_all_of_user(&mut conn, user.id, None).await.map_err(|e| ApiError::from_db("session", e))?;
         }
         Ok(UserNode(user))
     }

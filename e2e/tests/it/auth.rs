@@ -33,14 +33,8 @@ async fn login_then_me_shows_user_and_tenant() -> anyhow::Result<()> {
 async fn wrong_password_and_unknown_email_read_the_same() -> anyhow::Result<()> {
     let (app, _) = app_with_admin().await?;
     let query = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
-    let wrong_password = app
-        .anonymous()
-        .run(query, json!({ "e": "ada@acme.test", "p": "not the password" }))
-        .await?;
-    let unknown_email = app
-        .anonymous()
-        .run(query, json!({ "e": "nobody@acme.test", "p": PASSWORD }))
-        .await?;
+    let wrong_password = app.anonymous().run(query, json!({ "e": "ada@acme.test", "p": "not the password" })).await?;
+    let unknown_email = app.anonymous().run(query, json!({ "e": "nobody@acme.test", "p": PASSWORD })).await?;
     assert_eq!(wrong_password.error_code(), Some("UNAUTHENTICATED"));
     assert_eq!(unknown_email.error_code(), Some("UNAUTHENTICATED"));
     assert_eq!(wrong_password.error_message(), unknown_email.error_message());
@@ -53,24 +47,15 @@ async fn repeated_failures_are_throttled_even_with_the_right_password() -> anyho
     let (app, _) = app_with_admin().await?;
     let query = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
     for attempt in 1..=5 {
-        let r = app
-            .anonymous()
-            .run(query, json!({ "e": "ada@acme.test", "p": format!("wrong {attempt}") }))
-            .await?;
+        let r = app.anonymous().run(query, json!({ "e": "ada@acme.test", "p": format!("wrong {attempt}") })).await?;
         assert_eq!(r.error_code(), Some("UNAUTHENTICATED"), "attempt {attempt}");
     }
-    let locked = app
-        .anonymous()
-        .run(query, json!({ "e": "ADA@acme.test", "p": PASSWORD }))
-        .await?;
+    let locked = app.anonymous().run(query, json!({ "e": "ADA@acme.test", "p": PASSWORD })).await?;
     assert_eq!(locked.error_code(), Some("RATE_LIMITED"));
     let retry = locked.body.pointer("/errors/0/extensions/retryAfterSeconds").and_then(|v| v.as_i64());
     assert!(retry.is_some_and(|s| (1..=30).contains(&s)), "{:?}", locked.body);
     // Another address is not affected.
-    let other = app
-        .anonymous()
-        .run(query, json!({ "e": "someone@acme.test", "p": "x" }))
-        .await?;
+    let other = app.anonymous().run(query, json!({ "e": "someone@acme.test", "p": "x" })).await?;
     assert_eq!(other.error_code(), Some("UNAUTHENTICATED"));
     Ok(())
 }
@@ -80,10 +65,7 @@ async fn refresh_rotates_and_a_replayed_refresh_token_revokes_the_session() -> a
     let (app, _) = app_with_admin().await?;
     let first = app.login("ada@acme.test", PASSWORD).await?;
     let refresh = "mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken } }";
-    let second = app
-        .anonymous()
-        .data(refresh, json!({ "t": first["refreshToken"] }), "refresh")
-        .await?;
+    let second = app.anonymous().data(refresh, json!({ "t": first["refreshToken"] }), "refresh").await?;
     assert_ne!(second["refreshToken"], first["refreshToken"]);
     let access = second["accessToken"].as_str().unwrap().to_owned();
     app.client(&access).data(ME, json!({}), "me").await?;
@@ -133,7 +115,9 @@ async fn expired_tampered_and_foreign_access_tokens_are_unauthenticated() -> any
     let mut tampered = access.to_owned();
     tampered.insert(tampered.len() - 3, 'x');
 
-    for (what, token) in [("expired", expired.as_str()), ("forged", &forged), ("tampered", &tampered), ("garbage", "abc")] {
+    for (what, token) in
+        [("expired", expired.as_str()), ("forged", &forged), ("tampered", &tampered), ("garbage", "abc")]
+    {
         let r = app.client(token).run(ME, json!({})).await?;
         assert_eq!(r.error_code(), Some("UNAUTHENTICATED"), "{what}: {:?}", r.body);
     }
@@ -162,9 +146,7 @@ async fn api_tokens_work_until_revoked_and_show_their_secret_once() -> anyhow::R
     assert!(me["email"].is_null());
 
     // A viewer token cannot write.
-    let write = erp
-        .run("mutation { createSite(input: { name: \"X\", timeZone: \"UTC\" }) { id } }", json!({}))
-        .await?;
+    let write = erp.run("mutation { createSite(input: { name: \"X\", timeZone: \"UTC\" }) { id } }", json!({})).await?;
     assert_eq!(write.error_code(), Some("FORBIDDEN"));
 
     // Listing never shows the secret again.
@@ -189,16 +171,12 @@ async fn api_token_input_errors_name_the_field() -> anyhow::Result<()> {
     let (app, _) = app_with_admin().await?;
     let admin = app.signed_in("ada@acme.test", PASSWORD).await?;
     let r = admin
-        .run(
-            "mutation { createApiToken(input: { name: \"T\", role: ADMIN, expiresInDays: 0 }) { secret } }",
-            json!({}),
-        )
+        .run("mutation { createApiToken(input: { name: \"T\", role: ADMIN, expiresInDays: 0 }) { secret } }", json!({}))
         .await?;
     assert_eq!(r.error_code(), Some("VALIDATION"));
     assert_eq!(r.error_field(), Some("expiresInDays"));
-    let r = admin
-        .run("mutation { createApiToken(input: { name: \"  \", role: VIEWER }) { secret } }", json!({}))
-        .await?;
+    let r =
+        admin.run("mutation { createApiToken(input: { name: \"  \", role: VIEWER }) { secret } }", json!({})).await?;
     assert_eq!(r.error_code(), Some("VALIDATION"));
     assert_eq!(r.error_field(), Some("name"));
     Ok(())
@@ -236,10 +214,7 @@ async fn the_last_admin_cannot_demote_itself() -> anyhow::Result<()> {
     let admin = app.signed_in("ada@acme.test", PASSWORD).await?;
     let me = admin.data(ME, json!({}), "me").await?;
     let r = admin
-        .run(
-            "mutation($id: ID!) { updateUser(id: $id, input: { role: VIEWER }) { role } }",
-            json!({ "id": me["id"] }),
-        )
+        .run("mutation($id: ID!) { updateUser(id: $id, input: { role: VIEWER }) { role } }", json!({ "id": me["id"] }))
         .await?;
     assert_eq!(r.error_code(), Some("VALIDATION"));
     assert_eq!(r.error_field(), Some("role"));
@@ -252,10 +227,7 @@ async fn change_password_keeps_this_session_and_ends_the_others() -> anyhow::Res
     let here = app.signed_in("ada@acme.test", PASSWORD).await?;
     let elsewhere = app.signed_in("ada@acme.test", PASSWORD).await?;
     let wrong = here
-        .run(
-            "mutation { changePassword(currentPassword: \"nope\", newPassword: \"a brand new secret\") }",
-            json!({}),
-        )
+        .run("mutation { changePassword(currentPassword: \"nope\", newPassword: \"a brand new secret\") }", json!({}))
         .await?;
     assert_eq!(wrong.error_field(), Some("currentPassword"));
     here.data(

@@ -20,11 +20,7 @@ fn web_dir() -> anyhow::Result<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_signs_in_sees_the_shell_switches_language_and_signs_out() -> anyhow::Result<()> {
-    let app = TestApp::start_with(TestAppOptions {
-        web_dir: Some(web_dir()?),
-        ..TestAppOptions::default()
-    })
-    .await?;
+    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
     let tenant = app.tenant("Acme Print", None).await?;
     app.user(tenant.id, "ada@acme.test", Role::Admin, "correct horse battery").await?;
 

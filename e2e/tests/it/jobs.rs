@@ -60,12 +60,7 @@ async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<Seeded> {
     ApiToken::create(conn, &scope, token("old", &[3; 32], now - Days::days(30))).await?;
     let kept = ApiToken::create(conn, &scope, token("live", &[4; 32], now + Days::days(30))).await?;
     throttle::record_failure(conn, "someone@acme.test", now - Days::hours(2)).await?;
-    Ok(Seeded {
-        ended_session: old.id,
-        live_session: live.id,
-        live_token: kept.id,
-        tenant: tenant.id,
-    })
+    Ok(Seeded { ended_session: old.id, live_session: live.id, live_token: kept.id, tenant: tenant.id })
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -25,20 +25,15 @@ async fn every_migration_reverts_and_applies_again() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
     let before = our_tables(&db).await?;
     assert!(before >= 7, "the template is migrated ({before} tables)");
-    let reverted = cartouche_schema::db::revert_all_migrations(db.conn().await?)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let reverted =
+        cartouche_schema::db::revert_all_migrations(db.conn().await?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert!(!reverted.is_empty());
     assert_eq!(our_tables(&db).await?, 0, "down.sql leaves nothing behind");
-    let applied = cartouche_schema::db::run_migrations(db.conn().await?)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let applied = cartouche_schema::db::run_migrations(db.conn().await?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert_eq!(applied.len(), reverted.len());
     assert_eq!(our_tables(&db).await?, before);
     // Running again applies nothing.
-    let again = cartouche_schema::db::run_migrations(db.conn().await?)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let again = cartouche_schema::db::run_migrations(db.conn().await?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert!(again.is_empty());
     Ok(())
 }

@@ -6,7 +6,8 @@ use cartouche_schema::domain::Role;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
-const SITE_CHANGED: &str = "subscription($t: ID) { siteChanged(tenantId: $t) { kind siteId tenantId site { name timeZone } } }";
+const SITE_CHANGED: &str =
+    "subscription($t: ID) { siteChanged(tenantId: $t) { kind siteId tenantId site { name timeZone } } }";
 const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread")]
@@ -40,9 +41,7 @@ async fn site_changes_reach_subscribers_of_the_same_tenant_only() -> anyhow::Res
     assert_eq!(event["data"]["siteChanged"]["siteId"], site["id"]);
     assert_eq!(event["data"]["siteChanged"]["site"]["name"], "Lyon");
 
-    acme_admin
-        .data("mutation($id: ID!) { deleteSite(id: $id) }", json!({ "id": site["id"] }), "deleteSite")
-        .await?;
+    acme_admin.data("mutation($id: ID!) { deleteSite(id: $id) }", json!({ "id": site["id"] }), "deleteSite").await?;
     let event = acme_feed.next_event("1", WAIT).await?;
     assert_eq!(event["data"]["siteChanged"]["kind"], "DELETED");
     assert!(event["data"]["siteChanged"]["site"].is_null());

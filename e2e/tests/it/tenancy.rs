@@ -52,18 +52,58 @@ fn operations(target: &Owned) -> Vec<(&'static str, &'static str, Value)> {
         ("tenant", "query($id: ID!) { tenant(id: $id) { id name } }", json!({ "id": target.tenant })),
         ("site", "query($id: ID!) { site(id: $id) { id name } }", json!({ "id": target.site })),
         ("user", "query($id: ID!) { user(id: $id) { id email } }", json!({ "id": target.user })),
-        ("sites(tenantId)", "query($id: ID!) { sites(tenantId: $id) { nodes { id } } }", json!({ "id": target.tenant })),
-        ("users(tenantId)", "query($id: ID!) { users(tenantId: $id) { nodes { id } } }", json!({ "id": target.tenant })),
-        ("apiTokens(tenantId)", "query($id: ID!) { apiTokens(tenantId: $id) { nodes { id } } }", json!({ "id": target.tenant })),
-        ("updateTenant", "mutation($id: ID!) { updateTenant(id: $id, input: { name: \"Pwned\" }) { id } }", json!({ "id": target.tenant })),
-        ("createTenant(parentId)", "mutation($id: ID!) { createTenant(input: { parentId: $id, name: \"Sneaky\" }) { id } }", json!({ "id": target.tenant })),
-        ("updateSite", "mutation($id: ID!) { updateSite(id: $id, input: { name: \"Pwned\" }) { id } }", json!({ "id": target.site })),
+        (
+            "sites(tenantId)",
+            "query($id: ID!) { sites(tenantId: $id) { nodes { id } } }",
+            json!({ "id": target.tenant }),
+        ),
+        (
+            "users(tenantId)",
+            "query($id: ID!) { users(tenantId: $id) { nodes { id } } }",
+            json!({ "id": target.tenant }),
+        ),
+        (
+            "apiTokens(tenantId)",
+            "query($id: ID!) { apiTokens(tenantId: $id) { nodes { id } } }",
+            json!({ "id": target.tenant }),
+        ),
+        (
+            "updateTenant",
+            "mutation($id: ID!) { updateTenant(id: $id, input: { name: \"Pwned\" }) { id } }",
+            json!({ "id": target.tenant }),
+        ),
+        (
+            "createTenant(parentId)",
+            "mutation($id: ID!) { createTenant(input: { parentId: $id, name: \"Sneaky\" }) { id } }",
+            json!({ "id": target.tenant }),
+        ),
+        (
+            "updateSite",
+            "mutation($id: ID!) { updateSite(id: $id, input: { name: \"Pwned\" }) { id } }",
+            json!({ "id": target.site }),
+        ),
         ("deleteSite", "mutation($id: ID!) { deleteSite(id: $id) }", json!({ "id": target.site })),
-        ("createSite(tenantId)", "mutation($id: ID!) { createSite(input: { tenantId: $id, name: \"Sneaky\", timeZone: \"UTC\" }) { id } }", json!({ "id": target.tenant })),
-        ("updateUser", "mutation($id: ID!) { updateUser(id: $id, input: { role: ADMIN }) { id } }", json!({ "id": target.user })),
-        ("createUser(tenantId)", "mutation($id: ID!) { createUser(input: { tenantId: $id, email: \"mole@x.test\", role: ADMIN, password: \"mole password\" }) { id } }", json!({ "id": target.tenant })),
+        (
+            "createSite(tenantId)",
+            "mutation($id: ID!) { createSite(input: { tenantId: $id, name: \"Sneaky\", timeZone: \"UTC\" }) { id } }",
+            json!({ "id": target.tenant }),
+        ),
+        (
+            "updateUser",
+            "mutation($id: ID!) { updateUser(id: $id, input: { role: ADMIN }) { id } }",
+            json!({ "id": target.user }),
+        ),
+        (
+            "createUser(tenantId)",
+            "mutation($id: ID!) { createUser(input: { tenantId: $id, email: \"mole@x.test\", role: ADMIN, password: \"mole password\" }) { id } }",
+            json!({ "id": target.tenant }),
+        ),
         ("revokeApiToken", "mutation($id: ID!) { revokeApiToken(id: $id) { id } }", json!({ "id": target.token })),
-        ("createApiToken(tenantId)", "mutation($id: ID!) { createApiToken(input: { tenantId: $id, name: \"Sneaky\", role: VIEWER }) { secret } }", json!({ "id": target.tenant })),
+        (
+            "createApiToken(tenantId)",
+            "mutation($id: ID!) { createApiToken(input: { tenantId: $id, name: \"Sneaky\", role: VIEWER }) { secret } }",
+            json!({ "id": target.tenant }),
+        ),
     ]
 }
 
@@ -91,15 +131,7 @@ async fn world() -> anyhow::Result<World> {
     let dealer = populate(&dealer_admin, &dealer.id.to_string(), "dealer").await?;
     let customer = populate(&customer_admin, &customer.id.to_string(), "customer").await?;
     let stranger = populate(&stranger_admin, &stranger.id.to_string(), "stranger").await?;
-    Ok(World {
-        app,
-        dealer_admin,
-        customer_admin,
-        stranger_admin,
-        dealer,
-        customer,
-        stranger,
-    })
+    Ok(World { app, dealer_admin, customer_admin, stranger_admin, dealer, customer, stranger })
 }
 
 async fn assert_all_not_found(who: &str, client: &GraphqlClient, target: &Owned) -> anyhow::Result<()> {
@@ -147,9 +179,7 @@ async fn a_dealer_sees_and_manages_its_customers() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(site["tenant"]["name"], "Customer");
-    w.dealer_admin
-        .data("query($id: ID!) { user(id: $id) { email } }", json!({ "id": c.user }), "user")
-        .await?;
+    w.dealer_admin.data("query($id: ID!) { user(id: $id) { email } }", json!({ "id": c.user }), "user").await?;
     // The dealer's lists include its customer's rows; the customer's do not include the dealer's.
     let tenants = w.dealer_admin.data("{ tenants { nodes { name } } }", json!({}), "tenants").await?;
     assert_eq!(tenants["nodes"], json!([{ "name": "Customer" }, { "name": "Dealer" }]));
@@ -166,7 +196,11 @@ async fn a_dealer_sees_and_manages_its_customers() -> anyhow::Result<()> {
     // A dealer creates a customer of its own.
     let created = w
         .dealer_admin
-        .data("mutation { createTenant(input: { name: \"Second customer\" }) { parent { name } } }", json!({}), "createTenant")
+        .data(
+            "mutation { createTenant(input: { name: \"Second customer\" }) { parent { name } } }",
+            json!({}),
+            "createTenant",
+        )
         .await?;
     assert_eq!(created["parent"]["name"], "Dealer");
     drop(w.app);
@@ -177,11 +211,9 @@ async fn a_dealer_sees_and_manages_its_customers() -> anyhow::Result<()> {
 async fn roles_limit_what_a_user_may_change() -> anyhow::Result<()> {
     let app = TestApp::start().await?;
     let tenant = app.tenant("Acme", None).await?;
-    for (email, role) in [
-        ("viewer@acme.test", Role::Viewer),
-        ("tech@acme.test", Role::Technician),
-        ("manager@acme.test", Role::Manager),
-    ] {
+    for (email, role) in
+        [("viewer@acme.test", Role::Viewer), ("tech@acme.test", Role::Technician), ("manager@acme.test", Role::Manager)]
+    {
         app.user(tenant.id, email, role, PASSWORD).await?;
     }
     let create_site = "mutation { createSite(input: { name: \"Lyon\", timeZone: \"Europe/Paris\" }) { id } }";
@@ -228,10 +260,9 @@ async fn duplicates_are_conflicts_and_bad_input_names_its_field() -> anyhow::Res
     let dup = admin.run(site, json!({ "n": "lyon", "z": "Europe/Paris" })).await?;
     assert_eq!(dup.error_code(), Some("CONFLICT"));
 
-    for (vars, field) in [
-        (json!({ "n": "Nice", "z": "Europe/Nice" }), "timeZone"),
-        (json!({ "n": "   ", "z": "UTC" }), "name"),
-    ] {
+    for (vars, field) in
+        [(json!({ "n": "Nice", "z": "Europe/Nice" }), "timeZone"), (json!({ "n": "   ", "z": "UTC" }), "name")]
+    {
         let r = admin.run(site, vars).await?;
         assert_eq!(r.error_code(), Some("VALIDATION"));
         assert_eq!(r.error_field(), Some(field));

@@ -40,12 +40,7 @@ pub async fn purge(pool: &Pool, now: chrono::DateTime<Utc>) -> anyhow::Result<Pu
     let (sessions, refresh_tokens) = Session::purge_ended(&mut conn, before).await?;
     let api_tokens = ApiToken::purge_ended(&mut conn, before).await?;
     let throttles = throttle::purge_stale(&mut conn, now).await?;
-    Ok(Purged {
-        sessions,
-        refresh_tokens,
-        api_tokens,
-        throttles,
-    })
+    Ok(Purged { sessions, refresh_tokens, api_tokens, throttles })
 }
 
 /// Cron handler: turns a tick into one queued job. The idempotency key makes the job unique

@@ -43,11 +43,7 @@ impl ApiToken {
 
     pub async fn create(conn: &mut AsyncPgConnection, scope: &Scope, new: NewApiToken<'_>) -> QueryResult<ApiToken> {
         scope.require(new.tenant_id)?;
-        diesel::insert_into(api_tokens::table)
-            .values(new)
-            .returning(ApiToken::as_returning())
-            .get_result(conn)
-            .await
+        diesel::insert_into(api_tokens::table).values(new).returning(ApiToken::as_returning()).get_result(conn).await
     }
 
     pub async fn find(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<ApiToken> {
@@ -87,9 +83,9 @@ impl ApiToken {
         }
         if let Some(after) = &request.after {
             query = query.filter(
-                lower(api_tokens::name).gt(after.key.clone()).or(lower(api_tokens::name)
-                    .eq(after.key.clone())
-                    .and(api_tokens::id.gt(after.id))),
+                lower(api_tokens::name)
+                    .gt(after.key.clone())
+                    .or(lower(api_tokens::name).eq(after.key.clone()).and(api_tokens::id.gt(after.id))),
             );
         }
         Ok(page::finish(query.load(conn).await?, request))
@@ -112,11 +108,9 @@ impl ApiToken {
     pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
         let stale = now - chrono::Duration::minutes(1);
         diesel::update(
-            api_tokens::table.find(id).filter(
-                api_tokens::last_used_at
-                    .is_null()
-                    .or(api_tokens::last_used_at.lt(stale)),
-            ),
+            api_tokens::table
+                .find(id)
+                .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale))),
         )
         .set(api_tokens::last_used_at.eq(now))
         .execute(conn)
@@ -127,11 +121,7 @@ impl ApiToken {
     /// Deletes tokens that expired or were revoked before `before`.
     pub async fn purge_ended(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
         diesel::delete(
-            api_tokens::table.filter(
-                api_tokens::expires_at
-                    .lt(before)
-                    .or(api_tokens::revoked_at.lt(before)),
-            ),
+            api_tokens::table.filter(api_tokens::expires_at.lt(before).or(api_tokens::revoked_at.lt(before))),
         )
         .execute(conn)
         .await

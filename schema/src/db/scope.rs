@@ -38,10 +38,7 @@ impl Scope {
         if rows.is_empty() {
             return Err(diesel::result::Error::NotFound);
         }
-        Ok(Scope {
-            home,
-            visible: rows.into_iter().map(|row| row.id).collect(),
-        })
+        Ok(Scope { home, visible: rows.into_iter().map(|row| row.id).collect() })
     }
 
     /// The caller's own tenant.
@@ -61,10 +58,6 @@ impl Scope {
     /// `Ok` when the tenant is visible, `NotFound` otherwise: out of scope and missing
     /// look the same from outside.
     pub fn require(&self, tenant_id: Uuid) -> diesel::QueryResult<()> {
-        if self.contains(tenant_id) {
-            Ok(())
-        } else {
-            Err(diesel::result::Error::NotFound)
-        }
+        if self.contains(tenant_id) { Ok(()) } else { Err(diesel::result::Error::NotFound) }
     }
 }

@@ -45,20 +45,11 @@ impl Session {
     }
 
     pub async fn create(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryResult<Session> {
-        diesel::insert_into(sessions::table)
-            .values(new)
-            .returning(Session::as_returning())
-            .get_result(conn)
-            .await
+        diesel::insert_into(sessions::table).values(new).returning(Session::as_returning()).get_result(conn).await
     }
 
     pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Session>> {
-        sessions::table
-            .find(id)
-            .select(Session::as_select())
-            .first(conn)
-            .await
-            .optional()
+        sessions::table.find(id).select(Session::as_select()).first(conn).await.optional()
     }
 
     /// Revokes the session (logout, replay, disabled user). Idempotent.
@@ -114,11 +105,7 @@ impl Session {
     ) -> QueryResult<RefreshOutcome> {
         let found: Option<(Uuid, Option<DateTime<Utc>>, DateTime<Utc>)> = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token_hash))
-            .select((
-                refresh_tokens::id,
-                refresh_tokens::used_at,
-                refresh_tokens::expires_at,
-            ))
+            .select((refresh_tokens::id, refresh_tokens::used_at, refresh_tokens::expires_at))
             .for_update()
             .first(conn)
             .await
@@ -139,41 +126,23 @@ impl Session {
         if expires_at <= now || !session.is_active(now) {
             return Ok(RefreshOutcome::Invalid);
         }
-        diesel::update(refresh_tokens::table.find(token_id))
-            .set(refresh_tokens::used_at.eq(now))
-            .execute(conn)
-            .await?;
-        diesel::update(sessions::table.find(session.id))
-            .set(sessions::last_seen_at.eq(now))
-            .execute(conn)
-            .await?;
-        Ok(RefreshOutcome::Rotated {
-            session_id: session.id,
-            user_id: session.user_id,
-        })
+        diesel::update(refresh_tokens::table.find(token_id)).set(refresh_tokens::used_at.eq(now)).execute(conn).await?;
+        diesel::update(sessions::table.find(session.id)).set(sessions::last_seen_at.eq(now)).execute(conn).await?;
+        Ok(RefreshOutcome::Rotated { session_id: session.id, user_id: session.user_id })
     }
 
     /// Deletes sessions (and their refresh tokens) that ended before `before`, and used or
     /// expired refresh tokens of live sessions. Returns (sessions, refresh tokens) deleted.
     pub async fn purge_ended(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<(usize, usize)> {
         let tokens = diesel::delete(
-            refresh_tokens::table.filter(
-                refresh_tokens::expires_at
-                    .lt(before)
-                    .or(refresh_tokens::used_at.lt(before)),
-            ),
+            refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before).or(refresh_tokens::used_at.lt(before))),
         )
         .execute(conn)
         .await?;
-        let ended = diesel::delete(
-            sessions::table.filter(
-                sessions::expires_at
-                    .lt(before)
-                    .or(sessions::revoked_at.lt(before)),
-            ),
-        )
-        .execute(conn)
-        .await?;
+        let ended =
+            diesel::delete(sessions::table.filter(sessions::expires_at.lt(before).or(sessions::revoked_at.lt(before))))
+                .execute(conn)
+                .await?;
         Ok((ended, tokens))
     }
 }

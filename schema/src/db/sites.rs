@@ -76,11 +76,7 @@ impl Site {
 
     pub async fn create(conn: &mut AsyncPgConnection, scope: &Scope, new: NewSite<'_>) -> QueryResult<Site> {
         scope.require(new.tenant_id)?;
-        diesel::insert_into(sites::table)
-            .values(new)
-            .returning(Site::as_returning())
-            .get_result(conn)
-            .await
+        diesel::insert_into(sites::table).values(new).returning(Site::as_returning()).get_result(conn).await
     }
 
     pub async fn update(
@@ -89,9 +85,7 @@ impl Site {
         id: Uuid,
         changes: SiteChanges<'_>,
     ) -> QueryResult<Site> {
-        let target = sites::table
-            .find(id)
-            .filter(sites::tenant_id.eq_any(scope.tenant_ids()));
+        let target = sites::table.find(id).filter(sites::tenant_id.eq_any(scope.tenant_ids()));
         if changes.name.is_none() && changes.time_zone.is_none() && changes.address.is_none() {
             return Self::find(conn, scope, id).await;
         }
@@ -103,13 +97,9 @@ impl Site {
     }
 
     pub async fn delete(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<Site> {
-        diesel::delete(
-            sites::table
-                .find(id)
-                .filter(sites::tenant_id.eq_any(scope.tenant_ids())),
-        )
-        .returning(Site::as_returning())
-        .get_result(conn)
-        .await
+        diesel::delete(sites::table.find(id).filter(sites::tenant_id.eq_any(scope.tenant_ids())))
+            .returning(Site::as_returning())
+            .get_result(conn)
+            .await
     }
 }

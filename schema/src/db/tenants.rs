@@ -32,17 +32,9 @@ impl Tenant {
     }
 
     /// The visible tenants among `ids` (for DataLoaders); others are silently left out.
-    pub async fn load_many(
-        conn: &mut AsyncPgConnection,
-        scope: &Scope,
-        ids: &[Uuid],
-    ) -> QueryResult<Vec<Tenant>> {
+    pub async fn load_many(conn: &mut AsyncPgConnection, scope: &Scope, ids: &[Uuid]) -> QueryResult<Vec<Tenant>> {
         let ids: Vec<Uuid> = ids.iter().copied().filter(|id| scope.contains(*id)).collect();
-        tenants::table
-            .filter(tenants::id.eq_any(ids))
-            .select(Tenant::as_select())
-            .load(conn)
-            .await
+        tenants::table.filter(tenants::id.eq_any(ids)).select(Tenant::as_select()).load(conn).await
     }
 
     /// Visible tenants ordered by name, one page; `parent` narrows to one dealer's customers.
@@ -85,19 +77,10 @@ impl Tenant {
     /// Creates a tenant without any scope check: for bootstrap (the first tenant of an
     /// installation, the demo) only, never from a request.
     pub async fn insert(conn: &mut AsyncPgConnection, new: NewTenant<'_>) -> QueryResult<Tenant> {
-        diesel::insert_into(tenants::table)
-            .values(new)
-            .returning(Tenant::as_returning())
-            .get_result(conn)
-            .await
+        diesel::insert_into(tenants::table).values(new).returning(Tenant::as_returning()).get_result(conn).await
     }
 
-    pub async fn rename(
-        conn: &mut AsyncPgConnection,
-        scope: &Scope,
-        id: Uuid,
-        name: &str,
-    ) -> QueryResult<Tenant> {
+    pub async fn rename(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid, name: &str) -> QueryResult<Tenant> {
         scope.require(id)?;
         diesel::update(tenants::table.find(id))
             .set((tenants::name.eq(name), tenants::updated_at.eq(diesel::dsl::now)))

@@ -39,12 +39,8 @@ pub async fn locked_until(
     email_key: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<DateTime<Utc>>> {
-    let until: Option<Option<DateTime<Utc>>> = login_throttle::table
-        .find(email_key)
-        .select(login_throttle::locked_until)
-        .first(conn)
-        .await
-        .optional()?;
+    let until: Option<Option<DateTime<Utc>>> =
+        login_throttle::table.find(email_key).select(login_throttle::locked_until).first(conn).await.optional()?;
     Ok(until.flatten().filter(|until| *until > now))
 }
 
@@ -85,10 +81,7 @@ pub async fn record_failure(
 
 /// Forgets the failures of an address after a successful sign-in.
 pub async fn clear(conn: &mut AsyncPgConnection, email_key: &str) -> QueryResult<()> {
-    diesel::delete(login_throttle::table.find(email_key))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::delete(login_throttle::table.find(email_key)).execute(conn).await.map(drop)
 }
 
 /// Deletes entries whose window and lock are both over.
@@ -97,11 +90,7 @@ pub async fn purge_stale(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Qu
     diesel::delete(
         login_throttle::table
             .filter(login_throttle::window_start.lt(window_edge))
-            .filter(
-                login_throttle::locked_until
-                    .is_null()
-                    .or(login_throttle::locked_until.lt(now)),
-            ),
+            .filter(login_throttle::locked_until.is_null().or(login_throttle::locked_until.lt(now))),
     )
     .execute(conn)
     .await

@@ -57,12 +57,7 @@ impl User {
     /// Look-up by e-mail for signing in; the only unscoped user query, since the scope is
     /// what signing in establishes.
     pub async fn find_for_login(conn: &mut AsyncPgConnection, email_key: &str) -> QueryResult<Option<User>> {
-        users::table
-            .filter(lower(users::email).eq(email_key))
-            .select(User::as_select())
-            .first(conn)
-            .await
-            .optional()
+        users::table.filter(lower(users::email).eq(email_key)).select(User::as_select()).first(conn).await.optional()
     }
 
     /// Look-up by id for an authenticated session (the session row proves the identity).
@@ -103,11 +98,7 @@ impl User {
 
     /// Inserts without a scope check: for bootstrap only, never from a request.
     pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResult<User> {
-        diesel::insert_into(users::table)
-            .values(new)
-            .returning(User::as_returning())
-            .get_result(conn)
-            .await
+        diesel::insert_into(users::table).values(new).returning(User::as_returning()).get_result(conn).await
     }
 
     pub async fn update(
@@ -123,15 +114,11 @@ impl User {
         if nothing {
             return Self::find(conn, scope, id).await;
         }
-        diesel::update(
-            users::table
-                .find(id)
-                .filter(users::tenant_id.eq_any(scope.tenant_ids())),
-        )
-        .set((changes, users::updated_at.eq(diesel::dsl::now)))
-        .returning(User::as_returning())
-        .get_result(conn)
-        .await
+        diesel::update(users::table.find(id).filter(users::tenant_id.eq_any(scope.tenant_ids())))
+            .set((changes, users::updated_at.eq(diesel::dsl::now)))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
     }
 
     pub async fn record_login(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {

@@ -71,10 +71,7 @@ impl FromStr for Role {
     type Err = RoleError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == s)
-            .ok_or_else(|| RoleError(s.to_owned()))
+        Role::ALL.into_iter().find(|role| role.as_str() == s).ok_or_else(|| RoleError(s.to_owned()))
     }
 }
 

@@ -15,9 +15,7 @@ pub struct TimeZoneError(pub String);
 impl TimeZoneName {
     pub fn parse(raw: &str) -> Result<Self, TimeZoneError> {
         let s = raw.trim();
-        s.parse::<chrono_tz::Tz>()
-            .map(|tz| TimeZoneName(tz.name().to_owned()))
-            .map_err(|_| TimeZoneError(s.to_owned()))
+        s.parse::<chrono_tz::Tz>().map(|tz| TimeZoneName(tz.name().to_owned())).map_err(|_| TimeZoneError(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -25,9 +23,7 @@ impl TimeZoneName {
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.0
-            .parse()
-            .expect("invariant: a TimeZoneName was parsed from the same tz database")
+        self.0.parse().expect("invariant: a TimeZoneName was parsed from the same tz database")
     }
 }
 
@@ -58,10 +54,7 @@ mod tests {
     fn knows_iana_zones_and_refuses_others() {
         assert_eq!(TimeZoneName::parse(" Europe/Paris ").unwrap().as_str(), "Europe/Paris");
         assert_eq!(TimeZoneName::parse("UTC").unwrap().tz(), chrono_tz::UTC);
-        assert_eq!(
-            TimeZoneName::parse("Europe/Lyon"),
-            Err(TimeZoneError("Europe/Lyon".into()))
-        );
+        assert_eq!(TimeZoneName::parse("Europe/Lyon"), Err(TimeZoneError("Europe/Lyon".into())));
         assert!(TimeZoneName::parse("").is_err());
     }
 }

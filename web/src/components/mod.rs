@@ -1,0 +1,7 @@
+//! Pieces the pages share.
+
+pub mod form;
+pub mod format;
+pub mod paged;
+pub mod shell;
+pub mod tenant_select;

@@ -1,0 +1,9 @@
+//! One module per page.
+
+pub mod api_tokens;
+pub mod customers;
+pub mod login;
+pub mod not_found;
+pub mod overview;
+pub mod sites;
+pub mod users;

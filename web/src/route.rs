@@ -1,0 +1,19 @@
+use yew_router::Routable;
+
+/// The console's pages. Unknown paths show "not found" inside the shell.
+#[derive(Clone, Debug, PartialEq, Eq, Routable)]
+pub enum Route {
+    #[at("/")]
+    Overview,
+    #[at("/sites")]
+    Sites,
+    #[at("/users")]
+    Users,
+    #[at("/customers")]
+    Customers,
+    #[at("/api-tokens")]
+    ApiTokens,
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
