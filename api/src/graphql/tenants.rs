@@ -149,9 +149,8 @@ impl TenantMutation {
         let parent = visible_tenant(actor, "parentId", input.parent_id.as_ref())?.unwrap_or(actor.tenant_id);
         let name = DisplayName::parse(&input.name).map_err(|e| ApiError::validation("name", e))?;
         let mut conn = conn(ctx).await?;
-        let tenant = Tenant::create_customer(&mut conn, &actor.scope, parent, name.as_str())
-            .await
-            .map_err(map_tenant_write)?;
+        let tenant =
+            Tenant::create_customer(&mut conn, &actor.scope, parent, name.as_str()).await.map_err(map_tenant_write)?;
         tracing::info!(tenant.id = %tenant.id, tenant.parent = %parent, "tenant created");
         Ok(TenantNode(tenant))
     }
