@@ -64,6 +64,7 @@ CREATE INDEX sessions_expires ON sessions (expires_at);
 -- and the whole session is revoked.
 CREATE TABLE refresh_tokens (
     id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    tenant_id  uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     session_id uuid NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     -- SHA-256 of the random secret; the secret itself is never stored.
     token_hash bytea NOT NULL UNIQUE,

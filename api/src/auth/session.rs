@@ -119,7 +119,8 @@ async fn issue(
     let (refresh_token, hash) = tokens::new_secret(tokens::REFRESH_PREFIX);
     // A refresh token lives as long as its session.
     let refresh_expires = session.expires_at;
-    Session::issue_refresh_token(conn, session.id, &hash, refresh_expires)
+    session
+        .issue_refresh_token(conn, &hash, refresh_expires)
         .await
         .map_err(|e| ApiError::from_db("refresh token", e))?;
     let (access_token, access_expires) =

@@ -48,6 +48,21 @@ async fn a_user_signs_in_sees_the_shell_switches_language_and_signs_out() -> any
     browser.wait_for_text("Sites").await?;
     browser.screenshot("shell-sites").await?;
 
+    // Create a site through the form: a bad time zone is refused next to its field, then fixed.
+    browser.wait_for("form.create input[name=name]").await?.send_keys("Lyon Part-Dieu").await?;
+    let zone = browser.wait_for("form.create input[name=timeZone]").await?;
+    zone.clear().await?;
+    zone.send_keys("Europe/Lyon").await?;
+    browser.wait_for("form.create button[type=submit]").await?.click().await?;
+    let error = browser.wait_for(".field.invalid #field-timeZone-error").await?;
+    assert!(error.text().await?.contains("Europe/Lyon"), "the time zone error names the value");
+    browser.screenshot("site-validation").await?;
+    zone.clear().await?;
+    zone.send_keys("Europe/Paris").await?;
+    browser.wait_for("form.create button[type=submit]").await?.click().await?;
+    browser.wait_for_text("Lyon Part-Dieu").await?;
+    assert!(browser.client.find_all(Locator::Css(".field.invalid")).await?.is_empty());
+
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
     browser.wait_for_text("Déconnexion").await?;
     browser.screenshot("shell-fr").await?;

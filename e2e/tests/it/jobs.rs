@@ -41,13 +41,13 @@ async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<Seeded> {
         NewSession { tenant_id: tenant.id, user_id: user.id, expires_at: now - Days::days(10), user_agent: None },
     )
     .await?;
-    Session::issue_refresh_token(conn, old.id, &[1; 32], now - Days::days(10)).await?;
+    old.issue_refresh_token(conn, &[1; 32], now - Days::days(10)).await?;
     let live = Session::create(
         conn,
         NewSession { tenant_id: tenant.id, user_id: user.id, expires_at: now + Days::days(10), user_agent: None },
     )
     .await?;
-    Session::issue_refresh_token(conn, live.id, &[2; 32], now + Days::days(10)).await?;
+    live.issue_refresh_token(conn, &[2; 32], now + Days::days(10)).await?;
     let scope = cartouche_schema::db::Scope::resolve(conn, tenant.id).await?;
     let token = |name: &'static str, hash: &'static [u8], expires| NewApiToken {
         tenant_id: tenant.id,

@@ -37,3 +37,59 @@ async fn every_migration_reverts_and_applies_again() -> anyhow::Result<()> {
     assert!(again.is_empty());
     Ok(())
 }
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+}
+
+/// The columns diesel's `schema.rs` declares for a table, read back from the SQL it generates.
+fn declared<T>(table: T, columns: T::AllColumns) -> Vec<(String, String)>
+where
+    T: diesel::Table + diesel::QuerySource + diesel::query_dsl::methods::SelectDsl<T::AllColumns>,
+    <T as diesel::query_dsl::methods::SelectDsl<T::AllColumns>>::Output:
+        diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    let sql = diesel::debug_query::<diesel::pg::Pg, _>(&diesel::QueryDsl::select(table, columns)).to_string();
+    let select = sql.split(" FROM ").next().unwrap_or_default();
+    select
+        .split(", ")
+        .filter_map(|part| {
+            let mut names = part.split('"').filter(|s| !s.is_empty() && *s != "." && !s.starts_with("SELECT"));
+            Some((names.next()?.to_owned(), names.next()?.to_owned()))
+        })
+        .collect()
+}
+
+/// `schema.rs` is generated from the migrations; this catches a migration whose schema was not
+/// regenerated (`./dev schema-rs`), column by column.
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()> {
+    use cartouche_schema::db::schema::*;
+    let db = TestDb::new().await?;
+    let mut conn = db.conn().await?;
+    let mut actual: Vec<(String, String)> = diesel::sql_query(
+        "SELECT table_name::text AS table_name, column_name::text AS column_name FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+    )
+    .load::<Column>(&mut conn)
+    .await?
+    .into_iter()
+    .map(|c| (c.table_name, c.column_name))
+    .collect();
+    let mut expected = Vec::new();
+    expected.extend(declared(api_tokens::table, api_tokens::all_columns));
+    expected.extend(declared(login_throttle::table, login_throttle::all_columns));
+    expected.extend(declared(refresh_tokens::table, refresh_tokens::all_columns));
+    expected.extend(declared(sessions::table, sessions::all_columns));
+    expected.extend(declared(sites::table, sites::all_columns));
+    expected.extend(declared(tenants::table, tenants::all_columns));
+    expected.extend(declared(users::table, users::all_columns));
+    actual.sort();
+    expected.sort();
+    assert_eq!(expected, actual, "schema/src/db/schema.rs differs from the migrated database");
+    Ok(())
+}

@@ -27,6 +27,7 @@ diesel::table! {
 diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
+        tenant_id -> Uuid,
         session_id -> Uuid,
         token_hash -> Bytea,
         created_at -> Timestamptz,
@@ -88,6 +89,7 @@ diesel::table! {
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(refresh_tokens -> tenants (tenant_id));
 diesel::joinable!(sessions -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sites -> tenants (tenant_id));

@@ -80,14 +80,15 @@ impl Session {
 
     /// Stores a new refresh token (its hash) for the session.
     pub async fn issue_refresh_token(
+        &self,
         conn: &mut AsyncPgConnection,
-        session_id: Uuid,
         token_hash: &[u8],
         expires_at: DateTime<Utc>,
     ) -> QueryResult<()> {
         diesel::insert_into(refresh_tokens::table)
             .values((
-                refresh_tokens::session_id.eq(session_id),
+                refresh_tokens::tenant_id.eq(self.tenant_id),
+                refresh_tokens::session_id.eq(self.id),
                 refresh_tokens::token_hash.eq(token_hash),
                 refresh_tokens::expires_at.eq(expires_at),
             ))
