@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::page::{self, PageRequest, lower};
+use super::page::{self, PageRequest, after_keyset, lower};
 use super::schema::api_tokens;
 use super::scope::Scope;
 use crate::domain::Role;
@@ -81,13 +81,7 @@ impl ApiToken {
         if let Some(tenant) = tenant {
             query = query.filter(api_tokens::tenant_id.eq(tenant));
         }
-        if let Some(after) = &request.after {
-            query = query.filter(
-                lower(api_tokens::name)
-                    .gt(after.key.clone())
-                    .or(lower(api_tokens::name).eq(after.key.clone()).and(api_tokens::id.gt(after.id))),
-            );
-        }
+        let query = after_keyset!(query, api_tokens::name, api_tokens::id, &request.after);
         Ok(page::finish(query.load(conn).await?, request))
     }
 

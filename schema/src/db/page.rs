@@ -37,3 +37,19 @@ diesel::define_sql_function! {
     /// PostgreSQL's lower(text).
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
+
+/// Narrows a boxed query ordered by `(lower(key), id)` to the rows after `keyset`:
+/// `lower(key) > k OR (lower(key) = k AND id > i)`.
+macro_rules! after_keyset {
+    ($query:expr, $key:expr, $id:expr, $after:expr) => {
+        match $after {
+            Some(after) => $query.filter(
+                $crate::db::page::lower($key)
+                    .gt(after.key.clone())
+                    .or($crate::db::page::lower($key).eq(after.key.clone()).and($id.gt(after.id))),
+            ),
+            None => $query,
+        }
+    };
+}
+pub(crate) use after_keyset;

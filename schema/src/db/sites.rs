@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::page::{self, PageRequest, lower};
+use super::page::{self, PageRequest, after_keyset, lower};
 use super::schema::sites;
 use super::scope::Scope;
 
@@ -64,13 +64,7 @@ impl Site {
         if let Some(tenant) = tenant {
             query = query.filter(sites::tenant_id.eq(tenant));
         }
-        if let Some(after) = &request.after {
-            query = query.filter(
-                lower(sites::name)
-                    .gt(after.key.clone())
-                    .or(lower(sites::name).eq(after.key.clone()).and(sites::id.gt(after.id))),
-            );
-        }
+        let query = after_keyset!(query, sites::name, sites::id, &request.after);
         Ok(page::finish(query.load(conn).await?, request))
     }
 

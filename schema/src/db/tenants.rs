@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::page::{self, PageRequest, lower};
+use super::page::{self, PageRequest, after_keyset, lower};
 use super::schema::tenants;
 use super::scope::Scope;
 
@@ -53,13 +53,7 @@ impl Tenant {
         if let Some(parent) = parent {
             query = query.filter(tenants::parent_id.eq(parent));
         }
-        if let Some(after) = &request.after {
-            query = query.filter(
-                lower(tenants::name)
-                    .gt(after.key.clone())
-                    .or(lower(tenants::name).eq(after.key.clone()).and(tenants::id.gt(after.id))),
-            );
-        }
+        let query = after_keyset!(query, tenants::name, tenants::id, &request.after);
         Ok(page::finish(query.load(conn).await?, request))
     }
 

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::page::{self, PageRequest, lower};
+use super::page::{self, PageRequest, after_keyset, lower};
 use super::schema::users;
 use super::scope::Scope;
 use crate::domain::Role;
@@ -81,13 +81,7 @@ impl User {
         if let Some(tenant) = tenant {
             query = query.filter(users::tenant_id.eq(tenant));
         }
-        if let Some(after) = &request.after {
-            query = query.filter(
-                lower(users::email)
-                    .gt(after.key.clone())
-                    .or(lower(users::email).eq(after.key.clone()).and(users::id.gt(after.id))),
-            );
-        }
+        let query = after_keyset!(query, users::email, users::id, &request.after);
         Ok(page::finish(query.load(conn).await?, request))
     }
 

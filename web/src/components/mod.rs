@@ -2,6 +2,7 @@
 
 pub mod form;
 pub mod format;
+pub mod lang_switch;
 pub mod paged;
 pub mod shell;
 pub mod tenant_select;

@@ -3,8 +3,9 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use crate::components::lang_switch::LangSwitch;
 use crate::context::{role_text, use_app};
-use crate::i18n::{Lang, Text};
+use crate::i18n::Text;
 use crate::route::Route;
 
 #[derive(Properties, PartialEq)]
@@ -25,15 +26,6 @@ pub fn shell(props: &ShellProps) -> Html {
                     { app.t(text) }
                 </Link<Route>>
             </li>
-        }
-    };
-    let lang_button = |lang: Lang, label: &'static str, class: &'static str| {
-        let set = app.set_lang.clone();
-        html! {
-            <button type="button" class={classes!("lang", class, (app.lang == lang).then_some("current"))}
-                aria-pressed={(app.lang == lang).to_string()} onclick={Callback::from(move |_| set.emit(lang))}>
-                { label }
-            </button>
         }
     };
     let on_logout = {
@@ -64,10 +56,7 @@ pub fn shell(props: &ShellProps) -> Html {
                     <span class="role">{ app.t(role_text(viewer.role)) }</span>
                 </div>
                 <div class="tools">
-                    <div class="langs" role="group" aria-label={app.t(Text::Language)}>
-                        { lang_button(Lang::En, "EN", "lang-en") }
-                        { lang_button(Lang::Fr, "FR", "lang-fr") }
-                    </div>
+                    <LangSwitch lang={app.lang} set_lang={app.set_lang.clone()} />
                     <button type="button" class="logout" onclick={on_logout}>{ app.t(Text::SignOut) }</button>
                 </div>
             </header>

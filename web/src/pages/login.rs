@@ -2,6 +2,7 @@ use yew::prelude::*;
 
 use crate::api::{Api, ApiError};
 use crate::components::form::{Field, FormError};
+use crate::components::lang_switch::LangSwitch;
 use crate::i18n::{Lang, Text};
 
 #[derive(Properties, PartialEq)]
@@ -45,15 +46,6 @@ pub fn login(props: &LoginProps) -> Html {
             });
         })
     };
-    let lang_button = |lang: Lang, label: &'static str, class: &'static str| {
-        let set = props.set_lang.clone();
-        html! {
-            <button type="button" class={classes!("lang", class, (props.lang == lang).then_some("current"))}
-                aria-pressed={(props.lang == lang).to_string()} onclick={Callback::from(move |_| set.emit(lang))}>
-                { label }
-            </button>
-        }
-    };
     html! {
         <main class="login-page">
             <form class="login" {onsubmit} novalidate=true>
@@ -76,10 +68,7 @@ pub fn login(props: &LoginProps) -> Html {
                 <button type="submit" class="primary" disabled={*busy}>
                     { if *busy { t(Text::SigningIn) } else { t(Text::SignIn) } }
                 </button>
-                <div class="langs" role="group" aria-label={t(Text::Language)}>
-                    { lang_button(Lang::En, "EN", "lang-en") }
-                    { lang_button(Lang::Fr, "FR", "lang-fr") }
-                </div>
+                <LangSwitch lang={props.lang} set_lang={props.set_lang.clone()} />
             </form>
         </main>
     }
