@@ -1,0 +1,212 @@
+//! SNMP values as a walk carries them, and the decoding every rule needs.
+
+use serde::Serialize;
+
+use super::oid::Oid;
+
+/// One value, typed as the device sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Integer(i64),
+    OctetString(Vec<u8>),
+    Null,
+    ObjectId(Oid),
+    IpAddress([u8; 4]),
+    Counter32(u32),
+    Gauge32(u32),
+    TimeTicks(u32),
+    Opaque(Vec<u8>),
+    Counter64(u64),
+    /// noSuchObject, noSuchInstance or endOfMibView: the device has nothing there.
+    Missing,
+}
+
+impl Value {
+    /// The value as an integer, when it is one (strings of digits count: some firmware sends
+    /// counters as text).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Integer(v) => Some(*v),
+            Value::Counter32(v) | Value::Gauge32(v) | Value::TimeTicks(v) => Some(i64::from(*v)),
+            Value::Counter64(v) => i64::try_from(*v).ok(),
+            Value::OctetString(bytes) => {
+                let text = std::str::from_utf8(bytes).ok()?.trim().trim_end_matches('\0');
+                text.parse().ok()
+            }
+            _ => None,
+        }
+    }
+
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::OctetString(bytes) | Value::Opaque(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    pub fn as_oid(&self) -> Option<&Oid> {
+        match self {
+            Value::ObjectId(oid) => Some(oid),
+            _ => None,
+        }
+    }
+
+    /// A printable rendering for provenance (`raw` in the JSON).
+    pub fn raw(&self) -> RawValue {
+        match self {
+            Value::Integer(v) => RawValue::Int(*v),
+            Value::Counter32(v) | Value::Gauge32(v) | Value::TimeTicks(v) => RawValue::Int(i64::from(*v)),
+            Value::Counter64(v) => RawValue::Text(v.to_string()),
+            Value::OctetString(bytes) | Value::Opaque(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') => {
+                    RawValue::Text(text.to_owned())
+                }
+                _ => RawValue::Hex(hex(bytes)),
+            },
+            Value::ObjectId(oid) => RawValue::Text(oid.to_string()),
+            Value::IpAddress(ip) => RawValue::Text(format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3])),
+            Value::Null => RawValue::Text(String::new()),
+            Value::Missing => RawValue::Text("<missing>".into()),
+        }
+    }
+}
+
+/// How a raw value is shown in provenance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RawValue {
+    Int(i64),
+    Text(String),
+    Hex(HexString),
+}
+
+/// Bytes shown as `0x…` hex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct HexString(pub String);
+
+pub fn hex(bytes: &[u8]) -> HexString {
+    let mut out = String::with_capacity(2 + bytes.len() * 2);
+    out.push_str("0x");
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+    HexString(out)
+}
+
+/// The result of decoding device text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub text: String,
+    /// Set when the bytes needed repair (not UTF-8, hex-dumped, padded): the warning to give.
+    pub repaired: Option<String>,
+}
+
+/// Decodes a device string: UTF-8 when valid, else Latin-1 (the usual firmware charset);
+/// strings captured as hex dumps ("4C 61 73 65 72") are decoded; NULs and padding are
+/// trimmed. Never fails: the worst case is a lossy, flagged string.
+pub fn decode_text(bytes: &[u8]) -> Text {
+    let trimmed = trim_padding(bytes);
+    if let Some(decoded) = hex_dump(trimmed) {
+        let inner = decode_text(&decoded);
+        return Text { text: inner.text, repaired: Some("string was a hex dump; decoded".into()) };
+    }
+    match std::str::from_utf8(trimmed) {
+        Ok(text) => Text { text: clean(text), repaired: None },
+        Err(_) => Text {
+            text: clean(&trimmed.iter().map(|&b| char::from(b)).collect::<String>()),
+            repaired: Some("string was not UTF-8; read as Latin-1".into()),
+        },
+    }
+}
+
+fn trim_padding(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| b != 0 && b != b' ' && b != 0xff).map_or(0, |i| i + 1);
+    let bytes = &bytes[..end];
+    let start = bytes.iter().position(|&b| b != 0 && b != b' ').unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "48 50 20 4C 61 73 65 72 4A 65 74" (pairs of hex digits separated by spaces, as some
+/// capture tools write strings) back to bytes; `None` unless the whole string is such a dump.
+fn hex_dump(bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut pairs: Vec<&str> = text.split(' ').filter(|p| !p.is_empty()).collect();
+    if pairs.len() == 1 && text.len() >= 16 && text.len() % 2 == 0 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        // One run of hex digits ("5a656272614e6574…"): split it into pairs.
+        pairs = (0..text.len()).step_by(2).map(|i| &text[i..i + 2]).collect();
+        let decoded: Vec<u8> = pairs.iter().filter_map(|p| u8::from_str_radix(p, 16).ok()).collect();
+        // Only text made of letters, digits and spaces: a serial of hex digits stays as it is.
+        let texty = decoded.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+            && decoded.iter().filter(|b| b.is_ascii_alphabetic()).count() * 2 >= decoded.len();
+        return texty.then_some(decoded);
+    }
+    if pairs.len() < 4 || !pairs.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit())) {
+        return None;
+    }
+    let decoded: Vec<u8> = pairs.iter().filter_map(|p| u8::from_str_radix(p, 16).ok()).collect();
+    // Only a dump of mostly printable text: a real "00 11 22 33" label stays as it is.
+    let printable = decoded.iter().filter(|b| b.is_ascii_graphic() || **b == b' ').count();
+    (printable * 10 >= decoded.len() * 9).then_some(decoded)
+}
+
+/// A MAC address from 6 raw bytes (or a 12/17-character text form), `aa:bb:cc:dd:ee:ff`.
+pub fn decode_mac(bytes: &[u8]) -> Option<String> {
+    let raw: Vec<u8> = if bytes.len() == 6 {
+        bytes.to_vec()
+    } else {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let digits: String = text.chars().filter(char::is_ascii_hexdigit).collect();
+        if digits.len() != 12 || text.trim().len() > 17 {
+            return None;
+        }
+        (0..6).filter_map(|i| u8::from_str_radix(&digits[i * 2..i * 2 + 2], 16).ok()).collect()
+    };
+    if raw.len() != 6 || raw.iter().all(|&b| b == 0) || raw.iter().all(|&b| b == 0xff) {
+        return None;
+    }
+    Some(raw.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_repaired_never_failed() {
+        assert_eq!(decode_text(b"  HP LaserJet\0\0").text, "HP LaserJet");
+        let latin1 = decode_text(b"Imprimante \xe9tage");
+        assert_eq!(latin1.text, "Imprimante étage");
+        assert!(latin1.repaired.is_some());
+        let dump = decode_text(b"48 50 20 4C 61 73 65 72 4A 65 74");
+        assert_eq!(dump.text, "HP LaserJet");
+        assert!(dump.repaired.is_some());
+        assert_eq!(decode_text(b"00 11 22 33").text, "00 11 22 33", "not printable once decoded");
+        assert_eq!(decode_text(b"5a656272614e6574205769726564205053").text, "ZebraNet Wired PS");
+        assert_eq!(decode_text(b"0123456789ABCDEF").text, "0123456789ABCDEF", "hex serials stay");
+    }
+
+    #[test]
+    fn macs_come_from_bytes_or_text_and_zero_is_none() {
+        assert_eq!(decode_mac(&[0, 0x1b, 0xa9, 0x0b, 0xa7, 0x52]).as_deref(), Some("00:1b:a9:0b:a7:52"));
+        assert_eq!(decode_mac(b"00-1B-A9-0B-A7-52").as_deref(), Some("00:1b:a9:0b:a7:52"));
+        assert_eq!(decode_mac(&[0; 6]), None);
+        assert_eq!(decode_mac(b"hello"), None);
+    }
+
+    #[test]
+    fn integers_come_from_numbers_and_numeric_text() {
+        assert_eq!(Value::Counter32(7).as_i64(), Some(7));
+        assert_eq!(Value::OctetString(b" 1234\0".to_vec()).as_i64(), Some(1234));
+        assert_eq!(Value::OctetString(b"12a".to_vec()).as_i64(), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! A walk: every varbind read from one device, sorted by OID. It is what an agent uploads
+//! (the raw reading) and what a `.snmprec` recording holds.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use super::oid::Oid;
+use super::value::Value;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Walk {
+    values: BTreeMap<Oid, Value>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}: {reason}")]
+pub struct SnmprecError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl Walk {
+    pub fn new() -> Walk {
+        Walk::default()
+    }
+
+    pub fn insert(&mut self, oid: Oid, value: Value) {
+        self.values.insert(oid, value);
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn get(&self, oid: &Oid) -> Option<&Value> {
+        self.values.get(oid).filter(|v| !matches!(v, Value::Missing))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Oid, &Value)> {
+        self.values.iter()
+    }
+
+    /// Every varbind below `prefix`, with the arcs after it.
+    pub fn subtree<'a>(&'a self, prefix: &'a Oid) -> impl Iterator<Item = (&'a [u32], &'a Value)> + 'a {
+        self.values
+            .range((Bound::Excluded(prefix.clone()), Bound::Unbounded))
+            .take_while(move |(oid, _)| oid.starts_with(prefix))
+            .filter(|(_, v)| !matches!(v, Value::Missing))
+            .filter_map(move |(oid, v)| oid.suffix(prefix).map(|s| (s, v)))
+    }
+
+    /// True when anything lies below `prefix`.
+    pub fn has_subtree(&self, prefix: &Oid) -> bool {
+        self.subtree(prefix).next().is_some()
+    }
+
+    /// Parses a `.snmprec` recording (`OID|TAG|VALUE` per line; a tag ending in `x` means a
+    /// hex-encoded value). Fails on the first malformed line, naming it.
+    pub fn from_snmprec(text: &str) -> Result<Walk, SnmprecError> {
+        let mut walk = Walk::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |reason: String| SnmprecError { line: number + 1, reason };
+            let mut parts = line.splitn(3, '|');
+            let (Some(oid), Some(tag), Some(raw)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(fail("expected OID|TAG|VALUE".into()));
+            };
+            let oid: Oid = oid.parse().map_err(|e: super::oid::OidError| fail(e.to_string()))?;
+            let (tag, is_hex) = match tag.strip_suffix('x') {
+                Some(tag) => (tag, true),
+                None => (tag, false),
+            };
+            let bytes = if is_hex {
+                decode_hex(raw).ok_or_else(|| fail(format!("{raw:?} is not hex")))?
+            } else {
+                raw.as_bytes().to_vec()
+            };
+            let value = value_of(tag, bytes).map_err(fail)?;
+            walk.insert(oid, value);
+        }
+        Ok(walk)
+    }
+}
+
+impl FromIterator<(Oid, Value)> for Walk {
+    fn from_iter<T: IntoIterator<Item = (Oid, Value)>>(iter: T) -> Self {
+        Walk { values: iter.into_iter().collect() }
+    }
+}
+
+fn decode_hex(raw: &str) -> Option<Vec<u8>> {
+    let raw = raw.trim();
+    if !raw.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..raw.len()).step_by(2).map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn text(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map(str::trim).map_err(|_| "value is not text".to_owned())
+}
+
+fn number<T: std::str::FromStr>(bytes: &[u8], tag: &str) -> Result<T, String> {
+    let t = text(bytes)?;
+    t.parse().map_err(|_| format!("{t:?} is not a valid value for tag {tag}"))
+}
+
+fn value_of(tag: &str, bytes: Vec<u8>) -> Result<Value, String> {
+    Ok(match tag {
+        "2" => Value::Integer(number(&bytes, tag)?),
+        "4" => Value::OctetString(bytes),
+        "5" => Value::Null,
+        "6" => Value::ObjectId(text(&bytes)?.parse().map_err(|e: super::oid::OidError| e.to_string())?),
+        "64" => {
+            let ip = if bytes.len() == 4 {
+                [bytes[0], bytes[1], bytes[2], bytes[3]]
+            } else {
+                let parsed: std::net::Ipv4Addr = number(&bytes, tag)?;
+                parsed.octets()
+            };
+            Value::IpAddress(ip)
+        }
+        "65" => Value::Counter32(number(&bytes, tag)?),
+        "66" => Value::Gauge32(number(&bytes, tag)?),
+        "67" => Value::TimeTicks(number(&bytes, tag)?),
+        "68" => Value::Opaque(bytes),
+        "70" => Value::Counter64(number(&bytes, tag)?),
+        "128" | "129" | "130" => Value::Missing,
+        other => return Err(format!("unknown tag {other}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_tag_and_hex_values() {
+        let walk = Walk::from_snmprec(
+            "1.3.6.1.2.1.1.1.0|4|HP LaserJet\n\
+             1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.11.2.3.9.1\n\
+             1.3.6.1.2.1.1.3.0|67|123456\n\
+             1.3.6.1.2.1.2.2.1.6.1|4x|001ba90ba752\n\
+             1.3.6.1.2.1.4.20.1.1.10.0.0.5|64|10.0.0.5\n\
+             1.3.6.1.2.1.43.10.2.1.4.1.1|65|7792\n",
+        )
+        .unwrap();
+        assert_eq!(walk.len(), 6);
+        assert_eq!(walk.get(&"1.3.6.1.2.1.1.3.0".parse().unwrap()), Some(&Value::TimeTicks(123456)));
+        assert_eq!(
+            walk.get(&"1.3.6.1.2.1.2.2.1.6.1".parse().unwrap()),
+            Some(&Value::OctetString(vec![0, 0x1b, 0xa9, 0x0b, 0xa7, 0x52]))
+        );
+        let prefix: Oid = "1.3.6.1.2.1.1".parse().unwrap();
+        assert_eq!(walk.subtree(&prefix).count(), 3);
+    }
+
+    #[test]
+    fn malformed_lines_are_named() {
+        let err = Walk::from_snmprec("1.3.6.1.2.1.1.1.0|4|ok\n1.3.6.1.x|4|bad\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = Walk::from_snmprec("1.3.6.1.2.1.1.3.0|67|soon\n").unwrap_err();
+        assert!(err.reason.contains("not a valid value"), "{err}");
+        let err = Walk::from_snmprec("1.3.6.1.2.1.1.3.0|4x|abc\n").unwrap_err();
+        assert!(err.reason.contains("not hex"));
+    }
+}
