@@ -98,6 +98,7 @@ pub struct Counter {
 #[serde(rename_all = "snake_case")]
 pub enum SupplyState {
     Ok,
+    /// Little left (for a receptacle: little space left, nearly full).
     Low,
     Empty,
     /// The level is not measured, but some remains (Printer-MIB −3).
@@ -122,7 +123,7 @@ pub struct Supply {
     /// The raw level in `unit`s, when measured.
     pub level: Option<i64>,
     pub max_capacity: Option<i64>,
-    /// Remaining life in percent; for a waste receptacle, how full it is.
+    /// What remains, in percent: of the supply, or for a receptacle (waste toner) of its space.
     pub percent: Option<f64>,
     pub state: SupplyState,
     pub unit: Option<String>,

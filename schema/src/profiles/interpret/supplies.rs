@@ -108,8 +108,8 @@ fn kind_from_description(text: &str) -> Option<&'static str> {
         (&["drum", "opc", "photoconductor", "imaging unit", "tambour", "trommel"], "drum"),
         (&["developer", "développeur", "entwickler"], "developer"),
         (&["fuser", "fixing", "four", "fixier"], "fuser"),
-        (&["transfer", "belt", "bias transfer"], "transfer_unit"),
         (&["cleaner", "cleaning"], "cleaner_unit"),
+        (&["transfer", "belt", "bias transfer"], "transfer_unit"),
         (&["maintenance kit", "maint kit"], "maintenance_kit"),
         (&["ink", "encre", "tinte"], "ink"),
         (&["toner", "cartridge", "cartouche", "tonerkassette"], "toner"),
@@ -206,7 +206,8 @@ impl Rules<'_> {
                     SupplyState::Empty
                 }
             }
-            Some(p) if !receptacle && p <= self.low_percent => SupplyState::Low,
+            // Little left: of the supply, or of the space in a receptacle.
+            Some(p) if p <= self.low_percent => SupplyState::Low,
             Some(_) => SupplyState::Ok,
             None if level == 0 && !receptacle => SupplyState::Empty,
             None => SupplyState::Ok,
