@@ -40,7 +40,7 @@ fn main() {
     let profiles = ProfileSet::builtin().expect("profiles load");
     let (zebra_path, zebra) = walks.iter().max_by_key(|(_, w)| w.len()).expect("at least one recording");
     let (zebra_p50, zebra_p99) = time(2000, || interpret(zebra, &profiles));
-    let (corpus_p50, corpus_p99) = time(200, || walks.iter().map(|(_, w)| interpret(w, &profiles)).count());
+    let (corpus_p50, corpus_p99) = time(200, || walks.iter().map(|(_, w)| interpret(w, &profiles)).collect::<Vec<_>>());
     let oids: usize = walks.iter().map(|(_, w)| w.len()).sum();
     println!("interpretation (release build, one core)");
     println!("  load the shipped profiles            p50 {:>9.3} ms", load.as_secs_f64() * 1e3);
