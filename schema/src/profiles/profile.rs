@@ -240,6 +240,13 @@ fn compile(spec: ProfileSpec, file: &str, text: &str) -> Result<Profile, Profile
             return Err(fail(&counter.name, format!("two counters are named {:?}", counter.name)));
         }
     }
+    for extra in &spec.supplies.extra {
+        for code in extra.status_map.keys() {
+            code.parse::<i64>().map_err(|_| {
+                fail(code, format!("status code {code:?} of supply {} is not a whole number", extra.index))
+            })?;
+        }
+    }
     for raw in spec.supplies.sentinels.keys() {
         raw.parse::<i64>().map_err(|_| fail(raw, format!("sentinel {raw:?} is not a whole number")))?;
     }

@@ -234,4 +234,9 @@ pub struct ExtraSupplySpec {
     pub remaining_pages: Option<SourceSpec>,
     /// Replaces the table's row with this index (same supply, better reading).
     pub replaces: Option<u32>,
+    /// The device's own verdict on the supply, an enumerated code (Brother's 1 ok, 2 low …).
+    pub status: Option<SourceSpec>,
+    /// What each status code means; it overrides the state computed from the level.
+    #[serde(default)]
+    pub status_map: BTreeMap<String, SupplyState>,
 }

@@ -353,6 +353,11 @@ fn vendor_supply(
     };
     #[allow(clippy::cast_possible_truncation)]
     let remaining_pages = number(&spec.remaining_pages).map(|(n, _)| n.round() as i64);
+    // The device's own enumerated verdict, when the profile maps it, wins over our reading.
+    #[allow(clippy::cast_possible_truncation)]
+    let state = number(&spec.status)
+        .and_then(|(code, _)| spec.status_map.get(&(code.round() as i64).to_string()).copied())
+        .unwrap_or(state);
     Some(Supply {
         index: spec.index,
         kind: spec.kind.clone(),
