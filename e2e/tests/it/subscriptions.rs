@@ -27,7 +27,7 @@ async fn site_changes_reach_subscribers_of_the_same_tenant_only() -> anyhow::Res
     let mut globex_feed = Subscriber::authenticated(&app.ws_url(), globex_viewer.bearer().unwrap()).await?;
     globex_feed.subscribe("1", SITE_CHANGED, json!({})).await?;
     // Let both subscriptions register before the change.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
 
     let site = acme_admin
         .data(

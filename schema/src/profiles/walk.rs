@@ -53,6 +53,20 @@ impl Walk {
             .filter_map(move |(oid, v)| oid.suffix(prefix).map(|s| (s, v)))
     }
 
+    /// A conceptual table below `entry` (`…Table.1`): rows by index, each row's values by column
+    /// number. `entry.column.index…` is how every SNMP table is laid out.
+    pub fn table<'a>(&'a self, entry: &'a Oid) -> BTreeMap<Vec<u32>, BTreeMap<u32, &'a Value>> {
+        let mut rows: BTreeMap<Vec<u32>, BTreeMap<u32, &Value>> = BTreeMap::new();
+        for (suffix, value) in self.subtree(entry) {
+            if let [column, index @ ..] = suffix
+                && !index.is_empty()
+            {
+                rows.entry(index.to_vec()).or_default().insert(*column, value);
+            }
+        }
+        rows
+    }
+
     /// True when anything lies below `prefix`.
     pub fn has_subtree(&self, prefix: &Oid) -> bool {
         self.subtree(prefix).next().is_some()

@@ -1,8 +1,6 @@
 //! Status (hrDeviceStatus, hrPrinterStatus, hrPrinterDetectedErrorState) and alerts
 //! (prtAlertTable), each alert tagged with the catalogue's fault type.
 
-use std::collections::BTreeMap;
-
 use super::super::catalogue::alert_code_name;
 use super::super::profile::ProfileSet;
 use super::super::snapshot::{Alert, DeviceSnapshot, Status};
@@ -138,14 +136,7 @@ pub(crate) fn apply(walk: &Walk, set: &ProfileSet, system: &System, snapshot: &m
 
 fn alerts(walk: &Walk, set: &ProfileSet, snapshot: &mut DeviceSnapshot) -> Vec<Alert> {
     let root = oid(oids::PRT_ALERT);
-    let mut rows: BTreeMap<Vec<u32>, BTreeMap<u32, &Value>> = BTreeMap::new();
-    for (suffix, value) in walk.subtree(&root) {
-        if let [column, index @ ..] = suffix
-            && !index.is_empty()
-        {
-            rows.entry(index.to_vec()).or_default().insert(*column, value);
-        }
-    }
+    let rows = walk.table(&root);
     let mut out = Vec::new();
     for (index, columns) in rows {
         let number = |col| columns.get(&col).and_then(|v| v.as_i64());

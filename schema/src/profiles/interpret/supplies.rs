@@ -239,14 +239,7 @@ pub(crate) fn apply(walk: &Walk, chain: &[&Profile], system: &System, snapshot: 
 fn table(walk: &Walk, rules: &Rules<'_>, snapshot: &mut DeviceSnapshot) -> Vec<Supply> {
     let root = oid(oids::PRT_SUPPLIES);
     // Rows by index (hrDeviceIndex.supplyIndex), columns by number.
-    let mut rows: BTreeMap<Vec<u32>, BTreeMap<u32, &Value>> = BTreeMap::new();
-    for (suffix, value) in walk.subtree(&root) {
-        if let [column, index @ ..] = suffix
-            && !index.is_empty()
-        {
-            rows.entry(index.to_vec()).or_default().insert(*column, value);
-        }
-    }
+    let rows = walk.table(&root);
     let colorants = oid(oids::PRT_COLORANT_VALUE);
     let mut out = Vec::new();
     for (index, columns) in rows {
@@ -378,14 +371,7 @@ fn vendor_supply(
 
 fn inputs(walk: &Walk, rules: &Rules<'_>) -> Vec<InputTray> {
     let root = oid(oids::PRT_INPUT);
-    let mut rows: BTreeMap<Vec<u32>, BTreeMap<u32, &Value>> = BTreeMap::new();
-    for (suffix, value) in walk.subtree(&root) {
-        if let [column, index @ ..] = suffix
-            && !index.is_empty()
-        {
-            rows.entry(index.to_vec()).or_default().insert(*column, value);
-        }
-    }
+    let rows = walk.table(&root);
     rows.into_iter()
         .filter_map(|(index, columns)| {
             let level = columns.get(&10)?.as_i64()?;
