@@ -2,3 +2,5 @@
 
 pub mod inspect;
 pub mod profiles;
+pub mod read;
+pub mod snmp;

@@ -4,4 +4,5 @@ pub mod app;
 pub mod browser;
 pub mod db;
 pub mod graphql;
+pub mod simulator;
 pub mod ws;

@@ -7,4 +7,5 @@ mod jobs;
 mod migrations;
 mod pagination;
 mod subscriptions;
+mod talking;
 mod tenancy;

@@ -104,6 +104,20 @@ impl ProfileSet {
         Ok(set)
     }
 
+    /// Every `match.present` OID: a first look at an unknown device GETs them, so that a vendor
+    /// recognised by presence (no or a foreign sysObjectID) is recognised live as in a walk.
+    pub fn presence_probes(&self) -> Vec<Oid> {
+        let mut probes: Vec<Oid> = self
+            .profiles
+            .iter()
+            .filter_map(|p| p.spec.matching.as_ref())
+            .flat_map(|m| m.present.iter().cloned())
+            .collect();
+        probes.sort();
+        probes.dedup();
+        probes
+    }
+
     pub fn get(&self, id: &str) -> Option<&Profile> {
         self.by_id.get(id).map(|&i| &self.profiles[i])
     }
@@ -399,15 +413,54 @@ impl CyclePlan {
 }
 
 impl ReadPlan {
+    /// The reads of `chain`: the `[read]` sections, plus every OID the profiles' rules use, so
+    /// that a rule can never depend on something the agent was not told to read.
     pub fn of(chain: &[&Profile]) -> ReadPlan {
         let mut plan = ReadPlan::default();
         for profile in chain {
-            plan.discovery.add(&profile.spec.read.discovery);
-            plan.counters.add(&profile.spec.read.counters);
-            plan.alerts.add(&profile.spec.read.alerts);
+            let spec = &profile.spec;
+            plan.discovery.add(&spec.read.discovery);
+            plan.counters.add(&spec.read.counters);
+            plan.alerts.add(&spec.read.alerts);
+            let identity = &spec.identity;
+            let mut discovery = CycleSpec::default();
+            for source in identity
+                .model
+                .iter()
+                .chain(&identity.serial)
+                .chain(&identity.firmware)
+                .chain(&identity.mac)
+                .chain(&identity.host_name)
+            {
+                source_reads(source, &mut discovery);
+            }
+            plan.discovery.add(&discovery);
+            let mut counters = CycleSpec::default();
+            for counter in &spec.counters {
+                counters.get.extend(counter.oid.iter().chain(&counter.unit_oid).cloned());
+                counters.get.extend(counter.tlv.iter().map(|t| t.oid.clone()));
+                counters.walk.extend(counter.walk_sum.iter().cloned());
+            }
+            counters.walk.extend(spec.supplies.serial_column.iter().chain(&spec.supplies.part_number_column).cloned());
+            for extra in &spec.supplies.extra {
+                for source in [&extra.percent, &extra.level, &extra.max_capacity, &extra.remaining_pages, &extra.status]
+                    .into_iter()
+                    .flatten()
+                {
+                    source_reads(source, &mut counters);
+                }
+            }
+            plan.counters.add(&counters);
         }
         plan
     }
+}
+
+fn source_reads(source: &SourceSpec, cycle: &mut CycleSpec) {
+    cycle.get.extend(source.oid.iter().cloned());
+    cycle.get.extend(source.tlv.iter().map(|t| t.oid.clone()));
+    // A printer_column is read at the printer device's index, which only the walk tells.
+    cycle.walk.extend(source.printer_column.iter().chain(&source.first_in).cloned());
 }
 
 #[cfg(test)]

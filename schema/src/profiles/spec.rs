@@ -58,7 +58,8 @@ pub struct MatchSpec {
     /// than printers.
     #[serde(default)]
     pub enterprises: Vec<u32>,
-    /// OIDs whose presence identifies the vendor's printers (for walks without sysObjectID).
+    /// Scalar OIDs whose presence identifies the vendor's printers (for devices without, or
+    /// with a foreign, sysObjectID). A first look GETs them.
     #[serde(default)]
     pub present: Vec<Oid>,
     /// Regexes on sysDescr; with sysObjectID rules, all must agree; alone, one suffices.

@@ -44,6 +44,16 @@ impl Walk {
         self.values.iter()
     }
 
+    /// The first varbind strictly after `oid` (what GETNEXT answers).
+    pub fn next_after(&self, oid: &Oid) -> Option<(&Oid, &Value)> {
+        self.values.range((Bound::Excluded(oid.clone()), Bound::Unbounded)).next()
+    }
+
+    /// Mutable access to one value (the simulator's living values).
+    pub fn get_mut(&mut self, oid: &Oid) -> Option<&mut Value> {
+        self.values.get_mut(oid)
+    }
+
     /// Every varbind below `prefix`, with the arcs after it.
     pub fn subtree<'a>(&'a self, prefix: &'a Oid) -> impl Iterator<Item = (&'a [u32], &'a Value)> + 'a {
         self.values

@@ -1,0 +1,92 @@
+//! Reading one device: a first look (system group and the base reads) picks the profiles, then
+//! the read plan of those profiles is carried out. The result is a walk, the raw reading.
+
+use std::time::{Duration, Instant};
+
+use cartouche_schema::profiles::{Oid, ProfileSet, ReadPlan, Value, Walk, read_plan_for};
+
+use crate::snmp::{self, Snmp, SnmpError};
+
+/// A device's raw reading and how it went.
+#[derive(Debug)]
+pub struct Reading {
+    pub walk: Walk,
+    /// Fallbacks and oddities of the conversation (GETBULK refused, a loop cut short, …).
+    pub notes: Vec<String>,
+    pub duration: Duration,
+}
+
+const SYSTEM: [&str; 5] =
+    ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.6.0"];
+
+fn keep(walk: &mut Walk, varbinds: Vec<(Oid, Value)>) {
+    for (oid, value) in varbinds {
+        if !matches!(value, Value::Missing) {
+            walk.insert(oid, value);
+        }
+    }
+}
+
+/// Carries out `plan` (all three cycles) on a device whose first look is in `walk`.
+pub async fn read_plan(
+    snmp: &mut impl Snmp,
+    plan: &ReadPlan,
+    walk: &mut Walk,
+    notes: &mut Vec<String>,
+    cap: usize,
+    reps: u32,
+) -> Result<(), SnmpError> {
+    let mut gets: Vec<Oid> = Vec::new();
+    let mut roots: Vec<Oid> = Vec::new();
+    for cycle in [&plan.discovery, &plan.counters, &plan.alerts] {
+        gets.extend(cycle.get.iter().filter(|o| walk.get(o).is_none()).cloned());
+        roots.extend(cycle.walk.iter().cloned());
+    }
+    gets.sort();
+    gets.dedup();
+    roots.sort();
+    roots.dedup();
+    // A root below another is walked with it.
+    let roots: Vec<Oid> =
+        roots.iter().filter(|r| !roots.iter().any(|o| o != *r && r.starts_with(o))).cloned().collect();
+    keep(walk, snmp.get(&gets).await?);
+    for root in roots {
+        let outcome = snmp::walk(snmp, &root, cap, reps).await;
+        notes.extend(outcome.notes);
+        let failed = outcome.error.clone();
+        keep(walk, outcome.varbinds);
+        if let Some(err) = failed {
+            notes.push(format!("walk of {root} stopped: {err}"));
+        }
+    }
+    Ok(())
+}
+
+/// Reads everything Cartouche knows how to use from one device.
+pub async fn read_device(
+    snmp: &mut impl Snmp,
+    profiles: &ProfileSet,
+    cap: usize,
+    reps: u32,
+) -> Result<Reading, SnmpError> {
+    let started = Instant::now();
+    let mut walk = Walk::new();
+    let mut notes = Vec::new();
+    let mut first_look: Vec<Oid> = SYSTEM.iter().map(|o| o.parse().expect("invariant: constant OIDs")).collect();
+    first_look.extend(profiles.presence_probes());
+    keep(&mut walk, snmp.get(&first_look).await?);
+    // Does the Printer-MIB answer at all? One GETNEXT tells (evidence for the classifier).
+    let printer_mib: Oid = "1.3.6.1.2.1.43".parse().expect("invariant: constant OID");
+    match snmp.get_next(&printer_mib).await {
+        Ok(next) => keep(&mut walk, next.into_iter().filter(|(o, _)| o.starts_with(&printer_mib)).collect()),
+        Err(err) => notes.push(format!("probing the Printer-MIB: {err}")),
+    }
+    // The first look decides the profiles; their plan may add vendor reads.
+    let first = read_plan_for(&walk, profiles);
+    read_plan(snmp, &first, &mut walk, &mut notes, cap, reps).await?;
+    let full = read_plan_for(&walk, profiles);
+    if full != first {
+        read_plan(snmp, &full, &mut walk, &mut notes, cap, reps).await?;
+    }
+    Ok(Reading { walk, notes, duration: started.elapsed() })
+}

@@ -1,0 +1,102 @@
+//! The SNMP engine: requests with timeouts, retries and backoff, walks that survive broken
+//! agents, on top of snmp2 (which has none of these), behind a trait of our own.
+
+mod session;
+mod walk;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cartouche_schema::profiles::{Oid, Value};
+use secrecy::SecretString;
+
+pub use session::Session;
+pub use walk::{WalkOutcome, walk};
+
+/// How to talk to one device.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub address: SocketAddr,
+    pub credential: Credential,
+}
+
+#[derive(Clone, Debug)]
+pub enum Credential {
+    V1 { community: SecretString },
+    V2c { community: SecretString },
+}
+
+impl Credential {
+    pub fn is_v1(&self) -> bool {
+        matches!(self, Credential::V1 { .. })
+    }
+}
+
+/// Timeouts, retries and limits; the defaults suit real networks with sleeping printers.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// The first wait for an answer: long enough for a printer that wakes up (≥ 3 s).
+    pub first_timeout: Duration,
+    /// Each retry waits this many times longer than the previous attempt.
+    pub backoff: u32,
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// GETBULK max-repetitions to start with (halved on tooBig).
+    pub max_repetitions: u32,
+    /// Most varbinds one walk may bring (a looping agent is cut there).
+    pub walk_cap: usize,
+    /// Least time between two requests to one device (fragile devices).
+    pub pacing: Duration,
+    /// OIDs per GET request.
+    pub get_batch: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            first_timeout: Duration::from_secs(3),
+            backoff: 2,
+            retries: 1,
+            max_repetitions: 25,
+            walk_cap: 20_000,
+            pacing: Duration::ZERO,
+            get_batch: 20,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum SnmpError {
+    /// No answer at all, after every retry.
+    #[error("no answer after {attempts} attempts")]
+    Timeout { attempts: u32 },
+    /// The answer could not be decoded (garbage, wrong community echo, unsupported version).
+    #[error("unreadable answer: {0}")]
+    Protocol(String),
+    /// The device says the answer would not fit in a datagram.
+    #[error("the device answered tooBig")]
+    TooBig,
+    /// Another error-status from the device.
+    #[error("the device answered error-status {status} at varbind {index}")]
+    Status { status: u32, index: u32 },
+    #[error("cannot reach {0}: {1}")]
+    Io(SocketAddr, String),
+}
+
+/// One answered varbind.
+pub type Varbind = (Oid, Value);
+
+/// What the agent needs from SNMP; the engine implements it over snmp2, tests may fake it.
+#[allow(async_fn_in_trait)]
+pub trait Snmp {
+    /// GET of `oids`; missing ones come back as `Value::Missing`.
+    async fn get(&mut self, oids: &[Oid]) -> Result<Vec<Varbind>, SnmpError>;
+    /// One GETNEXT.
+    async fn get_next(&mut self, oid: &Oid) -> Result<Vec<Varbind>, SnmpError>;
+    /// One GETBULK from `oid`.
+    async fn get_bulk(&mut self, oid: &Oid, max_repetitions: u32) -> Result<Vec<Varbind>, SnmpError>;
+    /// Whether GETBULK may be used (not in v1, nor once the device ignored it).
+    fn supports_bulk(&self) -> bool;
+    /// The device ignores or refuses GETBULK: use GETNEXT from now on.
+    fn refuse_bulk(&mut self);
+}

@@ -1,0 +1,249 @@
+//! One device's session over snmp2, with timeouts, retries, backoff and pacing.
+//!
+//! snmp2 keeps a late reply queued and then reads it as the answer to the next request
+//! (`RequestIdMismatch` for ever after): the session is recreated after any timeout or
+//! mismatch, so a late answer can never be taken for another.
+
+use std::time::{Duration, Instant};
+
+use cartouche_schema::profiles::{Oid, Value};
+use secrecy::ExposeSecret;
+use snmp2::AsyncSession;
+
+use super::{Credential, EngineConfig, Snmp, SnmpError, Target, Varbind};
+
+pub struct Session {
+    target: Target,
+    config: EngineConfig,
+    inner: Option<AsyncSession>,
+    last_request: Option<Instant>,
+    next_request_id: i32,
+    bulk_refused: bool,
+    /// Requests sent, retries included (for reports and benchmarks).
+    pub requests: u64,
+}
+
+enum Op<'a> {
+    Get(&'a [Oid]),
+    Next(&'a Oid),
+    Bulk(&'a Oid, u32),
+}
+
+fn to_snmp2(oid: &Oid) -> Result<snmp2::Oid<'static>, SnmpError> {
+    let arcs: Vec<u64> = oid.arcs().iter().map(|a| u64::from(*a)).collect();
+    snmp2::Oid::from(&arcs).map_err(|_| SnmpError::Protocol(format!("{oid} cannot be encoded")))
+}
+
+fn from_snmp2(oid: &snmp2::Oid<'_>) -> Option<Oid> {
+    let arcs: Option<Vec<u32>> = oid.iter()?.map(|a| u32::try_from(a).ok()).collect();
+    Some(Oid::new(arcs?))
+}
+
+fn value(v: &snmp2::Value<'_>) -> Value {
+    match v {
+        snmp2::Value::Integer(n) => Value::Integer(*n),
+        snmp2::Value::OctetString(b) => Value::OctetString(b.to_vec()),
+        snmp2::Value::ObjectIdentifier(o) => from_snmp2(o).map_or(Value::Null, Value::ObjectId),
+        snmp2::Value::IpAddress(ip) => Value::IpAddress(*ip),
+        snmp2::Value::Counter32(n) => Value::Counter32(*n),
+        snmp2::Value::Unsigned32(n) => Value::Gauge32(*n),
+        snmp2::Value::Timeticks(n) => Value::TimeTicks(*n),
+        snmp2::Value::Opaque(b) => Value::Opaque(b.to_vec()),
+        snmp2::Value::Counter64(n) => Value::Counter64(*n),
+        snmp2::Value::Boolean(b) => Value::Integer(i64::from(*b)),
+        snmp2::Value::NoSuchObject | snmp2::Value::NoSuchInstance | snmp2::Value::EndOfMibView => Value::Missing,
+        _ => Value::Null,
+    }
+}
+
+/// True for the end-of-walk marker (as opposed to a missing object).
+fn is_end_of_mib(v: &snmp2::Value<'_>) -> bool {
+    matches!(v, snmp2::Value::EndOfMibView)
+}
+
+impl Session {
+    pub fn new(target: Target, config: EngineConfig) -> Session {
+        Session {
+            target,
+            config,
+            inner: None,
+            last_request: None,
+            next_request_id: rand_start(),
+            bulk_refused: false,
+            requests: 0,
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    async fn connect(&mut self) -> Result<&mut AsyncSession, SnmpError> {
+        if self.inner.is_none() {
+            let address = self.target.address;
+            let io = |e: std::io::Error| SnmpError::Io(address, e.to_string());
+            self.next_request_id = self.next_request_id.wrapping_add(1000);
+            let session = match &self.target.credential {
+                Credential::V1 { community } => {
+                    AsyncSession::new_v1(address, community.expose_secret().as_bytes(), self.next_request_id).await
+                }
+                Credential::V2c { community } => {
+                    AsyncSession::new_v2c(address, community.expose_secret().as_bytes(), self.next_request_id).await
+                }
+            }
+            .map_err(io)?;
+            self.inner = Some(session);
+        }
+        Ok(self.inner.as_mut().expect("invariant: the session was just created"))
+    }
+
+    async fn pace(&mut self) {
+        if let Some(last) = self.last_request {
+            let wait = self.config.pacing.saturating_sub(last.elapsed());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        self.last_request = Some(Instant::now());
+    }
+
+    /// Sends `op` with retries; each retry on a fresh session, waiting longer.
+    async fn request(&mut self, op: Op<'_>) -> Result<(Vec<Varbind>, bool), SnmpError> {
+        let mut timeout = self.config.first_timeout;
+        let attempts = self.config.retries + 1;
+        for _ in 0..attempts {
+            self.pace().await;
+            self.requests += 1;
+            let session = self.connect().await?;
+            let outcome = tokio::time::timeout(timeout, send(session, &op)).await;
+            match outcome {
+                Ok(Ok(answer)) => return answer,
+                Ok(Err(snmp2::Error::RequestIdMismatch)) | Err(_) => {
+                    // A late or stray answer may be queued: start afresh.
+                    self.inner = None;
+                }
+                Ok(Err(snmp2::Error::Receive | snmp2::Error::Send)) => {
+                    // ICMP port unreachable on loopback and some networks: nobody there.
+                    self.inner = None;
+                    tokio::time::sleep(timeout.min(Duration::from_millis(200))).await;
+                }
+                Ok(Err(err)) => {
+                    self.inner = None;
+                    return Err(match err {
+                        snmp2::Error::CommunityMismatch => {
+                            SnmpError::Protocol("the answer names another community".into())
+                        }
+                        other => SnmpError::Protocol(format!("{other:?}")),
+                    });
+                }
+            }
+            timeout = timeout.saturating_mul(self.config.backoff.max(1));
+        }
+        Err(SnmpError::Timeout { attempts })
+    }
+}
+
+fn rand_start() -> i32 {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    i32::try_from(nanos % 1_000_000_000 / 2).unwrap_or(1)
+}
+
+/// One exchange; the bool says whether the device ended the MIB view (or v1's noSuchName).
+async fn send(
+    session: &mut AsyncSession,
+    op: &Op<'_>,
+) -> Result<Result<(Vec<Varbind>, bool), SnmpError>, snmp2::Error> {
+    let converted: Result<Vec<snmp2::Oid<'static>>, SnmpError> = match op {
+        Op::Get(oids) => oids.iter().map(to_snmp2).collect(),
+        Op::Next(oid) | Op::Bulk(oid, _) => to_snmp2(oid).map(|o| vec![o]),
+    };
+    let oids = match converted {
+        Ok(oids) => oids,
+        Err(e) => return Ok(Err(e)),
+    };
+    let refs: Vec<&snmp2::Oid<'_>> = oids.iter().collect();
+    let pdu = match op {
+        Op::Get(_) => session.get_many(&refs).await?,
+        Op::Next(_) => session.getnext(refs[0]).await?,
+        Op::Bulk(_, reps) => session.getbulk(&refs, 0, *reps).await?,
+    };
+    match pdu.error_status {
+        0 => {}
+        1 => return Ok(Err(SnmpError::TooBig)),
+        // v1 noSuchName: the end of a walk, or a missing object in a GET.
+        2 => return Ok(Ok((Vec::new(), true))),
+        status => {
+            return Ok(Err(SnmpError::Status { status, index: pdu.error_index }));
+        }
+    }
+    let mut out = Vec::new();
+    let mut ended = false;
+    for (oid, v) in pdu.varbinds {
+        let Some(oid) = from_snmp2(&oid) else { continue };
+        if is_end_of_mib(&v) {
+            ended = true;
+        }
+        out.push((oid, value(&v)));
+    }
+    Ok(Ok((out, ended)))
+}
+
+impl Snmp for Session {
+    async fn get(&mut self, oids: &[Oid]) -> Result<Vec<Varbind>, SnmpError> {
+        let mut out = Vec::with_capacity(oids.len());
+        let mut pending: Vec<&[Oid]> = oids.chunks(self.config.get_batch.max(1)).rev().collect();
+        while let Some(chunk) = pending.pop() {
+            let (answer, no_such_name) = match self.request(Op::Get(chunk)).await {
+                // The answer would not fit: ask for half as much at a time.
+                Err(SnmpError::TooBig) if chunk.len() > 1 => {
+                    let (a, b) = chunk.split_at(chunk.len() / 2);
+                    pending.push(b);
+                    pending.push(a);
+                    continue;
+                }
+                other => other?,
+            };
+            if no_such_name && self.target.credential.is_v1() && chunk.len() > 1 {
+                // v1 fails the whole request for one missing object: ask one by one.
+                for oid in chunk {
+                    let (one, missing) = self.request(Op::Get(std::slice::from_ref(oid))).await?;
+                    if missing || one.is_empty() {
+                        out.push((oid.clone(), Value::Missing));
+                    } else {
+                        out.extend(one);
+                    }
+                }
+                continue;
+            }
+            if no_such_name {
+                out.extend(chunk.iter().map(|o| (o.clone(), Value::Missing)));
+            } else {
+                out.extend(answer);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_next(&mut self, oid: &Oid) -> Result<Vec<Varbind>, SnmpError> {
+        let (answer, ended) = self.request(Op::Next(oid)).await?;
+        Ok(if ended && answer.iter().all(|(_, v)| matches!(v, Value::Missing)) { Vec::new() } else { answer })
+    }
+
+    async fn get_bulk(&mut self, oid: &Oid, max_repetitions: u32) -> Result<Vec<Varbind>, SnmpError> {
+        let (answer, _) = self.request(Op::Bulk(oid, max_repetitions)).await?;
+        Ok(answer)
+    }
+
+    fn supports_bulk(&self) -> bool {
+        !self.target.credential.is_v1() && !self.bulk_refused
+    }
+
+    fn refuse_bulk(&mut self) {
+        self.bulk_refused = true;
+    }
+}

@@ -1,0 +1,240 @@
+//! One simulated device: its walk, its faults and its living values.
+
+use std::time::{Duration, Instant};
+
+use cartouche_schema::profiles::{Oid, Value, Walk};
+use rand::RngCore;
+use snmp2::{MessageType, Pdu};
+
+use super::ber::{self, Reply};
+
+/// What can go wrong with a device (all off by default).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Never answers.
+    pub no_answer: bool,
+    /// Drops every packet for this long after start (a printer waking up).
+    #[serde(with = "humantime_secs")]
+    pub asleep: Option<Duration>,
+    /// Answers this late.
+    #[serde(with = "humantime_secs")]
+    pub slow: Option<Duration>,
+    /// Ignores GETBULK (old firmware): the client must fall back to GETNEXT.
+    pub no_getbulk: bool,
+    /// Answers tooBig when a response would hold more varbinds than this.
+    pub too_big_over: Option<usize>,
+    /// GETNEXT answers an OID that is not after the one asked (a broken agent).
+    pub non_increasing: bool,
+    /// Answers random bytes.
+    pub garbage: bool,
+    /// Below the vendor subtree, GETNEXT never reaches the end (a looping agent).
+    pub endless: bool,
+}
+
+mod humantime_secs {
+    use std::time::Duration;
+
+    use serde::Deserialize;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.map(Duration::from_secs_f64))
+    }
+}
+
+/// Pages printed per minute and what they use up (living values).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Living {
+    pub pages_per_minute: f64,
+    /// Supply level units used per printed page.
+    pub toner_per_page: f64,
+}
+
+pub struct Device {
+    pub walk: Walk,
+    pub community: String,
+    pub faults: Faults,
+    pub living: Living,
+    started: Instant,
+    /// Pages already applied to the counters.
+    applied_pages: u64,
+    /// Requests answered (for tests and benchmarks).
+    pub requests: u64,
+}
+
+const LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4";
+const SUPPLY_LEVEL: &str = "1.3.6.1.2.1.43.11.1.1.9";
+const MAX_BULK: u32 = 64;
+
+impl Device {
+    pub fn new(walk: Walk, community: &str) -> Device {
+        Device {
+            walk,
+            community: community.to_owned(),
+            faults: Faults::default(),
+            living: Living::default(),
+            started: Instant::now(),
+            applied_pages: 0,
+            requests: 0,
+        }
+    }
+
+    /// Prints `pages` more pages: life counters grow, consumable levels fall.
+    pub fn print(&mut self, pages: u64) {
+        let life: Oid = LIFE_COUNT.parse().expect("invariant: constant OID");
+        let levels: Oid = SUPPLY_LEVEL.parse().expect("invariant: constant OID");
+        let counters: Vec<Oid> = self.walk.subtree(&life).map(|(s, _)| life.child(s)).collect();
+        for oid in counters {
+            match self.walk.get_mut(&oid) {
+                // Counter32 wraps at 2^32, as on a real device.
+                Some(Value::Counter32(n)) => *n = n.wrapping_add(u32::try_from(pages).unwrap_or(u32::MAX)),
+                Some(Value::Integer(n)) => *n = n.saturating_add(i64::try_from(pages).unwrap_or(0)),
+                _ => {}
+            }
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let used = (pages as f64 * self.living.toner_per_page).round() as i64;
+        if used > 0 {
+            let supplies: Vec<Oid> = self.walk.subtree(&levels).map(|(s, _)| levels.child(s)).collect();
+            for oid in supplies {
+                if let Some(Value::Integer(level)) = self.walk.get_mut(&oid)
+                    && *level > 0
+                {
+                    *level = (*level - used).max(0);
+                }
+            }
+        }
+    }
+
+    fn live(&mut self) {
+        if self.living.pages_per_minute <= 0.0 {
+            return;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let due = (self.started.elapsed().as_secs_f64() / 60.0 * self.living.pages_per_minute) as u64;
+        if due > self.applied_pages {
+            self.print(due - self.applied_pages);
+            self.applied_pages = due;
+        }
+    }
+
+    /// The reply to one request datagram, or nothing (dropped, or not for us).
+    pub fn answer(&mut self, request: &[u8]) -> Option<Vec<u8>> {
+        if self.faults.no_answer || self.faults.asleep.is_some_and(|d| self.started.elapsed() < d) {
+            return None;
+        }
+        if self.faults.garbage {
+            let mut junk = vec![0u8; 48];
+            rand::rng().fill_bytes(&mut junk);
+            return Some(junk);
+        }
+        let version = ber::version_of(request)?;
+        if version == 3 {
+            return None; // v3 is tested against net-snmp's snmpd, not simulated
+        }
+        let pdu = Pdu::from_bytes(request).ok()?;
+        if pdu.community != self.community.as_bytes() {
+            return None; // a wrong community gets silence, as from real agents
+        }
+        self.live();
+        self.requests += 1;
+        let oids: Vec<Oid> = pdu.varbinds.filter_map(|(oid, _)| to_oid(&oid)).collect();
+        let v1 = version == 0;
+        let (status, index, varbinds) = match pdu.message_type {
+            MessageType::GetRequest => self.get(&oids, v1),
+            MessageType::GetNextRequest => self.get_next(&oids, v1),
+            MessageType::GetBulkRequest if !v1 => {
+                if self.faults.no_getbulk {
+                    return None;
+                }
+                self.get_bulk(&oids, pdu.error_status, pdu.error_index.min(MAX_BULK))
+            }
+            _ => return None,
+        };
+        if let Some(limit) = self.faults.too_big_over
+            && varbinds.len() > limit
+        {
+            return Some(ber::response(version, pdu.community, pdu.req_id, 1, 0, &[]));
+        }
+        Some(ber::response(version, pdu.community, pdu.req_id, status, index, &varbinds))
+    }
+
+    fn get(&self, oids: &[Oid], v1: bool) -> (u32, u32, Vec<(Oid, Reply)>) {
+        let mut out = Vec::with_capacity(oids.len());
+        for (i, oid) in oids.iter().enumerate() {
+            match self.walk.get(oid) {
+                Some(value) => out.push((oid.clone(), Reply::Value(value.clone()))),
+                None if v1 => return no_such_name(oids, i),
+                None => out.push((oid.clone(), Reply::NoSuchInstance)),
+            }
+        }
+        (0, 0, out)
+    }
+
+    fn next_of(&self, oid: &Oid) -> Option<(Oid, Value)> {
+        if self.faults.endless && oid.enterprise().is_some() {
+            // Always one more after the asked OID: a walk that never ends.
+            let mut arcs = oid.arcs().to_vec();
+            if arcs.len() < 14 {
+                arcs.push(1);
+            } else if let Some(last) = arcs.last_mut() {
+                *last += 1;
+            }
+            return Some((Oid::new(arcs), Value::Integer(1)));
+        }
+        if self.faults.non_increasing {
+            let (next, value) = self.walk.next_after(oid)?;
+            // Every third answer repeats the OID asked for instead of moving on.
+            if next.arcs().iter().sum::<u32>() % 3 == 0 {
+                return Some((oid.clone(), value.clone()));
+            }
+            return Some((next.clone(), value.clone()));
+        }
+        self.walk.next_after(oid).map(|(o, v)| (o.clone(), v.clone()))
+    }
+
+    fn get_next(&self, oids: &[Oid], v1: bool) -> (u32, u32, Vec<(Oid, Reply)>) {
+        let mut out = Vec::with_capacity(oids.len());
+        for (i, oid) in oids.iter().enumerate() {
+            match self.next_of(oid) {
+                Some((next, value)) => out.push((next, Reply::Value(value))),
+                None if v1 => return no_such_name(oids, i),
+                None => out.push((oid.clone(), Reply::EndOfMibView)),
+            }
+        }
+        (0, 0, out)
+    }
+
+    fn get_bulk(&self, oids: &[Oid], non_repeaters: u32, max_repetitions: u32) -> (u32, u32, Vec<(Oid, Reply)>) {
+        let split = usize::try_from(non_repeaters).unwrap_or(0).min(oids.len());
+        let (_, _, mut out) = self.get_next(&oids[..split], false);
+        for start in &oids[split..] {
+            let mut cursor = start.clone();
+            for _ in 0..max_repetitions.max(1) {
+                match self.next_of(&cursor) {
+                    Some((next, value)) => {
+                        cursor = next.clone();
+                        out.push((next, Reply::Value(value)));
+                    }
+                    None => {
+                        out.push((cursor.clone(), Reply::EndOfMibView));
+                        break;
+                    }
+                }
+            }
+        }
+        (0, 0, out)
+    }
+}
+
+/// v1's answer to a missing OID: error-status noSuchName (2) at its 1-based index.
+fn no_such_name(oids: &[Oid], i: usize) -> (u32, u32, Vec<(Oid, Reply)>) {
+    let varbinds = oids.iter().map(|o| (o.clone(), Reply::Null)).collect();
+    (2, u32::try_from(i + 1).unwrap_or(0), varbinds)
+}
+
+fn to_oid(oid: &snmp2::Oid<'_>) -> Option<Oid> {
+    let arcs: Option<Vec<u32>> = oid.iter()?.map(|a| u32::try_from(a).ok()).collect();
+    Some(Oid::new(arcs?))
+}

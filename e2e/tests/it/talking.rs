@@ -1,0 +1,220 @@
+//! The agent's SNMP engine against the printer simulator: a live read gives exactly what the
+//! recording gives, and every fault the simulator knows is survived.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cartouche_agent::read::read_device;
+use cartouche_agent::snmp::{Credential, EngineConfig, Session, SnmpError, Target};
+use cartouche_e2e::simulator::{Device, Faults, Simulator};
+use cartouche_schema::profiles::{ProfileSet, Walk, interpret};
+use secrecy::SecretString;
+
+fn recordings() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
+    let mut files = Vec::new();
+    for dir in ["librenms", "bieniu-brother"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "snmprec") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn load(path: &Path) -> Walk {
+    Walk::from_snmprec(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn fast() -> EngineConfig {
+    EngineConfig { first_timeout: Duration::from_millis(400), retries: 2, ..EngineConfig::default() }
+}
+
+fn v2c(address: SocketAddr) -> Target {
+    Target { address, credential: Credential::V2c { community: SecretString::from("public".to_owned()) } }
+}
+
+/// A free block of loopback addresses for one test (tests run in parallel processes).
+fn block(test: u8) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, 60 + test, (std::process::id() % 250) as u8, 1)
+}
+
+async fn start(devices: Vec<Device>, test: u8) -> Simulator {
+    let mut address = block(test);
+    let mut placed = Vec::new();
+    for device in devices {
+        placed.push((SocketAddr::from((address, 16_161)), device));
+        address = cartouche_e2e::simulator::scenario::next_address(address);
+    }
+    Simulator::start(placed).await.unwrap()
+}
+
+async fn read(
+    address: SocketAddr,
+    credential: Option<Credential>,
+    config: EngineConfig,
+    profiles: &ProfileSet,
+) -> Result<cartouche_agent::read::Reading, SnmpError> {
+    let mut target = v2c(address);
+    if let Some(credential) = credential {
+        target.credential = credential;
+    }
+    let (cap, reps) = (config.walk_cap, config.max_repetitions);
+    let mut session = Session::new(target, config);
+    read_device(&mut session, profiles, cap, reps).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_read_gives_what_the_recording_gives_for_every_recording() {
+    let profiles = ProfileSet::builtin().unwrap();
+    let files = recordings();
+    let sim = start(files.iter().map(|f| Device::new(load(f), "public")).collect(), 0).await;
+    for (i, file) in files.iter().enumerate() {
+        let expected = serde_json::to_value(interpret(&load(file), &profiles)).unwrap();
+        let reading =
+            read(sim.addresses[i], None, fast(), &profiles).await.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let live = serde_json::to_value(interpret(&reading.walk, &profiles)).unwrap();
+        assert_eq!(live, expected, "{}", file.display());
+        assert!(reading.notes.is_empty(), "{}: {:?}", file.display(), reading.notes);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snmp_v1_reads_the_same_with_no_such_name_ends() {
+    let profiles = ProfileSet::builtin().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers/librenms/sharp.snmprec");
+    let sim = start(vec![Device::new(load(&file), "public")], 1).await;
+    let v1 = Credential::V1 { community: SecretString::from("public".to_owned()) };
+    let reading = read(sim.addresses[0], Some(v1), fast(), &profiles).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(interpret(&reading.walk, &profiles)).unwrap(),
+        serde_json::to_value(interpret(&load(&file), &profiles)).unwrap()
+    );
+}
+
+fn with_faults(faults: Faults) -> Device {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers/librenms/konica_c250i.snmprec");
+    let mut device = Device::new(load(&file), "public");
+    device.faults = faults;
+    device
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fault_is_survived_and_said() {
+    let profiles = ProfileSet::builtin().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers/librenms/konica_c250i.snmprec");
+    let reference = serde_json::to_value(interpret(&load(&file), &profiles)).unwrap();
+    let faults = [
+        ("asleep", Faults { asleep: Some(Duration::from_millis(600)), ..Faults::default() }),
+        ("slow", Faults { slow: Some(Duration::from_millis(150)), ..Faults::default() }),
+        ("no GETBULK", Faults { no_getbulk: true, ..Faults::default() }),
+        ("tooBig", Faults { too_big_over: Some(6), ..Faults::default() }),
+        ("no answer", Faults { no_answer: true, ..Faults::default() }),
+        ("garbage", Faults { garbage: true, ..Faults::default() }),
+        ("non-increasing", Faults { non_increasing: true, ..Faults::default() }),
+        ("endless", Faults { endless: true, ..Faults::default() }),
+    ];
+    let sim = start(faults.iter().map(|(_, f)| with_faults(f.clone())).collect(), 2).await;
+    let mut config = fast();
+    config.walk_cap = 500;
+    let result = |i: usize| read(sim.addresses[i], None, config.clone(), &profiles);
+
+    for (i, name) in [(0, "asleep"), (1, "slow"), (2, "no GETBULK"), (3, "tooBig")] {
+        let started = std::time::Instant::now();
+        let reading = result(i).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let live = serde_json::to_value(interpret(&reading.walk, &profiles)).unwrap();
+        assert_eq!(live, reference, "{name}: the whole device is read despite the fault");
+        eprintln!("{name} took {:?}", started.elapsed());
+        if name == "no GETBULK" {
+            assert!(reading.notes.iter().any(|n| n.contains("GETNEXT")), "{:?}", reading.notes);
+        }
+        if name == "tooBig" {
+            assert!(reading.notes.iter().any(|n| n.contains("tooBig")), "{:?}", reading.notes);
+        }
+    }
+    let started = std::time::Instant::now();
+    assert!(matches!(result(4).await, Err(SnmpError::Timeout { .. })), "no answer is a timeout");
+    eprintln!("no answer took {:?}", started.elapsed());
+    let started = std::time::Instant::now();
+    assert!(matches!(result(5).await, Err(SnmpError::Protocol(_))), "garbage is a protocol error");
+    eprintln!("garbage took {:?}", started.elapsed());
+    let started = std::time::Instant::now();
+    let broken = result(6).await.expect("a non-increasing walk still gives what it read");
+    eprintln!("non-increasing took {:?}", started.elapsed());
+    assert!(broken.notes.iter().any(|n| n.contains("does not increase")), "{:?}", broken.notes);
+    let started = std::time::Instant::now();
+    let endless =
+        tokio::time::timeout(Duration::from_secs(60), result(7)).await.expect("an endless walk ends").unwrap();
+    eprintln!("endless took {:?}", started.elapsed());
+    assert!(endless.notes.iter().any(|n| n.contains("cut at")), "{:?}", endless.notes);
+    assert!(endless.walk.len() < 5_000, "the cap holds: {}", endless.walk.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_with_a_tenth_misbehaving_is_otherwise_read_completely() {
+    let profiles = ProfileSet::builtin().unwrap();
+    let files: Vec<PathBuf> = recordings().into_iter().filter(|f| load(f).len() > 40).collect();
+    let mut devices = Vec::new();
+    let mut broken = Vec::new();
+    for i in 0..60 {
+        let mut device = Device::new(load(&files[i % files.len()]), "public");
+        if i % 10 == 3 {
+            device.faults = match i / 10 % 3 {
+                0 => Faults { no_answer: true, ..Faults::default() },
+                1 => Faults { garbage: true, ..Faults::default() },
+                _ => Faults { endless: true, ..Faults::default() },
+            };
+            broken.push(i);
+        }
+        devices.push(device);
+    }
+    let sim = start(devices, 3).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let address = sim.addresses[i];
+        let profiles = ProfileSet::builtin().unwrap();
+        let mut config = fast();
+        config.walk_cap = 2_000;
+        tasks.spawn(
+            async move { (i, read(address, None, config, &profiles).await.map(|r| interpret(&r.walk, &profiles))) },
+        );
+    }
+    let mut complete = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (i, result) = done.unwrap();
+        if broken.contains(&i) {
+            continue;
+        }
+        let expected = serde_json::to_value(interpret(&load(&files[i % files.len()]), &profiles)).unwrap();
+        assert_eq!(serde_json::to_value(result.unwrap()).unwrap(), expected, "device {i}");
+        complete += 1;
+    }
+    assert_eq!(complete, 54);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn living_values_grow_and_fall_between_reads() {
+    let profiles = ProfileSet::builtin().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers/librenms/ricoh_mpc3002.snmprec");
+    let sim = start(vec![Device::new(load(&file), "public")], 4).await;
+    let before = interpret(&read(sim.addresses[0], None, fast(), &profiles).await.unwrap().walk, &profiles);
+    {
+        let device = sim.device(0);
+        let mut device = device.lock().await;
+        device.living.toner_per_page = 0.01;
+        device.print(1000);
+    }
+    let after = interpret(&read(sim.addresses[0], None, fast(), &profiles).await.unwrap().walk, &profiles);
+    let total = |s: &cartouche_schema::profiles::DeviceSnapshot| {
+        s.counters.iter().find(|c| c.kind == cartouche_schema::profiles::snapshot::CounterKind::Total).unwrap().value
+    };
+    assert_eq!(total(&after), total(&before) + 1000);
+    let black = |s: &cartouche_schema::profiles::DeviceSnapshot| {
+        s.supplies.iter().find(|x| x.index == 1).unwrap().level.unwrap()
+    };
+    assert_eq!(black(&after), black(&before) - 10);
+}
