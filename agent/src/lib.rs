@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod discovery;
 pub mod inspect;
 pub mod profiles;
 pub mod read;

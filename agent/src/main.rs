@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use cartouche_agent::discovery::{self, SweepConfig};
 use cartouche_agent::snmp::{Credential, EngineConfig, Session, Target};
 use cartouche_agent::{inspect, profiles, read};
+use cartouche_schema::ranges::Range;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
@@ -38,6 +40,29 @@ enum Command {
         #[command(flatten)]
         snmp: SnmpArgs,
     },
+    /// Find the printers of address ranges and show what each one is.
+    ///
+    /// RANGE: 10.1.0.0/22, 10.1.0.10-10.1.3.200, 10.1.0.10-200, 10.1.0.7, a host name, or a
+    /// comma list of those. Devices that are not printers are counted, not listed.
+    Scan {
+        /// Ranges to sweep (at most a /16 each).
+        #[arg(required = true)]
+        ranges: Vec<String>,
+        /// Print the printers found as JSON (one snapshot each, with its address).
+        #[arg(long)]
+        json: bool,
+        /// Probes per second.
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Devices read at once after the sweep.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// A folder of extra or corrected profiles (*.toml).
+        #[arg(long, value_name = "DIR")]
+        profiles: Option<PathBuf>,
+        #[command(flatten)]
+        snmp: SnmpArgs,
+    },
 }
 
 #[derive(Args)]
@@ -45,10 +70,10 @@ struct SnmpArgs {
     /// UDP port of the device's SNMP agent.
     #[arg(long, default_value_t = 161)]
     port: u16,
-    /// SNMP v1/v2c community (default public). Prefer --community-file or the environment:
-    /// a command line is visible to other users of the machine.
-    #[arg(long, env = "CARTOUCHE_COMMUNITY", hide_env_values = true)]
-    community: Option<String>,
+    /// SNMP v1/v2c community (default public); repeat to try several in order. Prefer
+    /// --community-file or the environment: a command line is visible to other users.
+    #[arg(long, env = "CARTOUCHE_COMMUNITY", hide_env_values = true, value_delimiter = ',')]
+    community: Vec<String>,
     /// Read the community from this file (first line).
     #[arg(long, value_name = "FILE", conflicts_with = "community")]
     community_file: Option<PathBuf>,
@@ -64,34 +89,74 @@ struct SnmpArgs {
 }
 
 impl SnmpArgs {
+    /// The credentials to try, in order.
+    fn credentials(&self) -> anyhow::Result<Vec<Credential>> {
+        let communities: Vec<String> = if !self.community.is_empty() {
+            self.community.clone()
+        } else if let Some(file) = &self.community_file {
+            std::fs::read_to_string(file)
+                .with_context(|| format!("reading communities from {}", file.display()))?
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        } else {
+            vec!["public".to_owned()]
+        };
+        Ok(communities
+            .into_iter()
+            .map(|c| {
+                let community = SecretString::from(c);
+                if self.v1 { Credential::V1 { community } } else { Credential::V2c { community } }
+            })
+            .collect())
+    }
+
+    fn engine(&self) -> anyhow::Result<EngineConfig> {
+        if !(0.05..=60.0).contains(&self.timeout) {
+            anyhow::bail!("--timeout {} is out of range (0.05 to 60 seconds)", self.timeout);
+        }
+        Ok(EngineConfig {
+            first_timeout: Duration::from_secs_f64(self.timeout),
+            retries: self.retries,
+            ..EngineConfig::default()
+        })
+    }
+
     fn target(&self, address: &str) -> anyhow::Result<(Target, EngineConfig)> {
         let address: SocketAddr = (address, self.port)
             .to_socket_addrs()
             .with_context(|| format!("cannot resolve {address:?}"))?
             .next()
             .with_context(|| format!("{address:?} has no address"))?;
-        let community = match (&self.community, &self.community_file) {
-            (Some(c), _) => c.clone(),
-            (None, Some(file)) => std::fs::read_to_string(file)
-                .with_context(|| format!("reading the community from {}", file.display()))?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-            (None, None) => "public".to_owned(),
-        };
-        let community = SecretString::from(community);
-        let credential = if self.v1 { Credential::V1 { community } } else { Credential::V2c { community } };
-        if !(0.05..=60.0).contains(&self.timeout) {
-            anyhow::bail!("--timeout {} is out of range (0.05 to 60 seconds)", self.timeout);
-        }
-        let config = EngineConfig {
-            first_timeout: Duration::from_secs_f64(self.timeout),
-            retries: self.retries,
-            ..EngineConfig::default()
-        };
-        Ok((Target { address, credential }, config))
+        let credential = self.credentials()?.into_iter().next().context("no credential given")?;
+        Ok((Target { address, credential }, self.engine()?))
     }
+}
+
+/// Every address of the ranges, host names resolved (IPv4 only).
+async fn addresses(ranges: &[String]) -> anyhow::Result<Vec<std::net::Ipv4Addr>> {
+    let mut out = Vec::new();
+    for text in ranges {
+        for range in Range::parse_list(text).with_context(|| format!("range {text:?}"))? {
+            match &range {
+                Range::Host(name) => {
+                    let resolved = tokio::net::lookup_host((name.as_str(), 0))
+                        .await
+                        .with_context(|| format!("cannot resolve {name:?}"))?;
+                    out.extend(resolved.filter_map(|a| match a.ip() {
+                        std::net::IpAddr::V4(v4) => Some(v4),
+                        std::net::IpAddr::V6(_) => None,
+                    }));
+                }
+                Range::Span { .. } => out.extend(range.addresses()),
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -120,6 +185,70 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}", inspect::json(&snapshot)?);
             } else {
                 print!("{}", inspect::text(&snapshot));
+            }
+            Ok(())
+        }
+        Command::Scan { ranges, json, rate, concurrency, profiles: dir, snmp } => {
+            let set = std::sync::Arc::new(profiles::load(dir.as_deref())?);
+            let addresses = addresses(&ranges).await?;
+            let credentials = snmp.credentials()?;
+            let sweep = SweepConfig {
+                port: snmp.port,
+                timeout: Duration::from_secs_f64(snmp.timeout),
+                retries: snmp.retries,
+                rate,
+                concurrency,
+            };
+            let started = std::time::Instant::now();
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let progress = |done: usize, total: usize| {
+                if terminal {
+                    eprint!("\rsweeping: {done}/{total} addresses        ");
+                }
+            };
+            let report =
+                discovery::scan_report(&addresses, &credentials, &sweep, &snmp.engine()?, set, &progress).await?;
+            let printers = report.printers;
+            eprintln!(
+                "\r{} printers, {} other devices answering, {} unreadable, {} addresses; sweep {:.2} s, read {:.2} s, total {:.2} s",
+                printers.len(),
+                report.others,
+                report.unreadable,
+                addresses.len(),
+                report.sweep.as_secs_f64(),
+                report.read.as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
+            if json {
+                // Streamed, one snapshot at a time: a thousand snapshots never sit in memory twice.
+                #[derive(serde::Serialize)]
+                struct Entry<'a> {
+                    address: String,
+                    snapshot: &'a cartouche_schema::profiles::DeviceSnapshot,
+                }
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                std::io::Write::write_all(&mut out, b"[\n")?;
+                for (i, found) in printers.iter().enumerate() {
+                    if i > 0 {
+                        std::io::Write::write_all(&mut out, b",\n")?;
+                    }
+                    serde_json::to_writer(
+                        &mut out,
+                        &Entry { address: found.address.to_string(), snapshot: &found.snapshot },
+                    )?;
+                }
+                std::io::Write::write_all(&mut out, b"\n]\n")?;
+            } else {
+                for found in &printers {
+                    let s = &found.snapshot;
+                    println!(
+                        "{:<21} {:<14} {:<28} {}",
+                        found.address,
+                        s.vendor.as_deref().unwrap_or("?"),
+                        s.model.as_deref().unwrap_or("?"),
+                        s.serial.as_deref().unwrap_or("")
+                    );
+                }
             }
             Ok(())
         }

@@ -2,6 +2,7 @@
 
 pub mod domain;
 pub mod profiles;
+pub mod ranges;
 
 #[cfg(feature = "db")]
 pub mod db;

@@ -1,6 +1,7 @@
 //! The SNMP engine: requests with timeouts, retries and backoff, walks that survive broken
 //! agents, on top of snmp2 (which has none of these), behind a trait of our own.
 
+pub mod ber;
 mod session;
 mod walk;
 

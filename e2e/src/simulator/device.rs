@@ -6,7 +6,7 @@ use cartouche_schema::profiles::{Oid, Value, Walk};
 use rand::RngCore;
 use snmp2::{MessageType, Pdu};
 
-use super::ber::{self, Reply};
+use cartouche_agent::snmp::ber::{self, Reply};
 
 /// What can go wrong with a device (all off by default).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]

@@ -1,7 +1,6 @@
 //! The printer simulator: serves `.snmprec` recordings over SNMP v1/v2c on many loopback
 //! addresses at once, with living values and injectable faults per device.
 
-pub mod ber;
 pub mod device;
 pub mod scenario;
 

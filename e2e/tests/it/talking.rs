@@ -218,3 +218,46 @@ async fn living_values_grow_and_fall_between_reads() {
     };
     assert_eq!(black(&after), black(&before) - 10);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_finds_every_printer_and_nothing_else() {
+    use cartouche_agent::discovery::{SweepConfig, scan};
+    let profiles = std::sync::Arc::new(ProfileSet::builtin().unwrap());
+    let printers: Vec<PathBuf> = recordings();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/synthetic/non-printers");
+    let mut others: Vec<PathBuf> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).collect();
+    others.sort();
+    let mut devices: Vec<Device> = printers.iter().map(|f| Device::new(load(f), "public")).collect();
+    devices.extend(others.iter().map(|f| Device::new(load(f), "public")));
+    // One device answers only to a second community.
+    devices.push(Device::new(load(&printers[0]), "backoffice"));
+    let sim = start(devices, 5).await;
+    let expected: Vec<SocketAddr> = printers
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| interpret(&load(f), &profiles).is_printer)
+        .map(|(i, _)| sim.addresses[i])
+        .chain(std::iter::once(*sim.addresses.last().unwrap()))
+        .collect();
+    let first = match sim.addresses[0].ip() {
+        std::net::IpAddr::V4(v4) => v4,
+        std::net::IpAddr::V6(_) => unreachable!(),
+    };
+    let range =
+        cartouche_schema::ranges::Range::parse(&format!("{first}-{}", first.octets()[3] as usize + 120)).unwrap();
+    let addresses: Vec<_> = range.addresses().collect();
+    let credentials = vec![
+        Credential::V2c { community: SecretString::from("public".to_owned()) },
+        Credential::V2c { community: SecretString::from("backoffice".to_owned()) },
+    ];
+    let sweep =
+        SweepConfig { port: 16_161, timeout: Duration::from_millis(400), retries: 1, rate: 20_000, concurrency: 32 };
+    let (found, not_printers) =
+        scan(&addresses, &credentials, &sweep, &fast(), profiles.clone(), &|_, _| {}).await.unwrap();
+    let found_addresses: Vec<SocketAddr> = found.iter().map(|f| f.address).collect();
+    assert_eq!(found_addresses, expected, "every printer, and only printers");
+    assert_eq!(not_printers, sim.len() - expected.len());
+    for f in &found {
+        assert!(f.snapshot.is_printer);
+    }
+}

@@ -1,5 +1,6 @@
-//! The BER the simulator writes: SNMPv1/v2c response messages. Requests are decoded with
-//! snmp2's own parser (a third-party reading of what our client sends).
+//! A small BER writer for SNMPv1/v2c messages: the discovery sweep's requests (sent to many
+//! addresses from one socket, which snmp2's one-peer sessions cannot do) and the simulator's
+//! responses. Decoding is left to snmp2's parser.
 
 use cartouche_schema::profiles::{Oid, Value};
 
@@ -17,6 +18,7 @@ const COUNTER64: u8 = 0x46;
 const NO_SUCH_OBJECT: u8 = 0x80;
 const NO_SUCH_INSTANCE: u8 = 0x81;
 const END_OF_MIB_VIEW: u8 = 0x82;
+const GET_REQUEST: u8 = 0xa0;
 const GET_RESPONSE: u8 = 0xa2;
 
 /// What a varbind of a response holds.
@@ -111,10 +113,28 @@ fn value(out: &mut Vec<u8>, reply: &Reply) {
     }
 }
 
+/// A GetRequest message for `oids` (values NULL).
+pub fn get_request(version: i64, community: &[u8], request_id: i32, oids: &[Oid]) -> Vec<u8> {
+    let varbinds: Vec<(Oid, Reply)> = oids.iter().map(|o| (o.clone(), Reply::Null)).collect();
+    message(version, community, GET_REQUEST, request_id, 0, 0, &varbinds)
+}
+
 /// A GetResponse message.
 pub fn response(
     version: i64,
     community: &[u8],
+    request_id: i32,
+    error_status: u32,
+    error_index: u32,
+    varbinds: &[(Oid, Reply)],
+) -> Vec<u8> {
+    message(version, community, GET_RESPONSE, request_id, error_status, error_index, varbinds)
+}
+
+fn message(
+    version: i64,
+    community: &[u8],
+    pdu_type: u8,
     request_id: i32,
     error_status: u32,
     error_index: u32,
@@ -135,7 +155,7 @@ pub fn response(
     let mut message = Vec::new();
     tlv(&mut message, INTEGER, &signed(version));
     tlv(&mut message, OCTET_STRING, community);
-    tlv(&mut message, GET_RESPONSE, &pdu);
+    tlv(&mut message, pdu_type, &pdu);
     let mut out = Vec::new();
     tlv(&mut out, SEQUENCE, &message);
     out
@@ -185,5 +205,14 @@ mod tests {
         assert!(matches!(varbinds[1].1, snmp2::Value::Counter32(300_000)));
         assert!(matches!(varbinds[2].1, snmp2::Value::EndOfMibView));
         assert_eq!(version_of(&bytes), Some(1));
+    }
+
+    #[test]
+    fn requests_parse_back_with_snmp2() {
+        let bytes = get_request(0, b"secret", -7, &["1.3.6.1.2.1.1.2.0".parse().unwrap()]);
+        let pdu = snmp2::Pdu::from_bytes(&bytes).unwrap();
+        assert_eq!(pdu.message_type, snmp2::MessageType::GetRequest);
+        assert_eq!(pdu.req_id, -7);
+        assert_eq!(version_of(&bytes), Some(0));
     }
 }

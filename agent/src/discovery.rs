@@ -1,0 +1,225 @@
+//! Discovery: a sweep asks every address of the ranges for sysDescr and sysObjectID through a
+//! few sockets (a /16 must not hold 65,536 sessions), retries the silent ones and tries the
+//! next credential; then the devices that answered are read and classified with the profiles,
+//! and only printers are kept.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use cartouche_schema::profiles::{DeviceSnapshot, Oid, ProfileSet, interpret};
+use secrecy::ExposeSecret;
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+
+use crate::read::read_device;
+use crate::snmp::{Credential, EngineConfig, Session, Target, ber};
+
+#[derive(Clone, Debug)]
+pub struct SweepConfig {
+    pub port: u16,
+    /// Wait after the last probe of a round before retrying the silent addresses.
+    pub timeout: Duration,
+    /// Rounds after the first, for silent addresses (a sleeping printer drops the first).
+    pub retries: u32,
+    /// Probes per second (a polite sweep does not flood a network).
+    pub rate: u32,
+    /// Devices read at once after the sweep.
+    pub concurrency: usize,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig { port: 161, timeout: Duration::from_secs(3), retries: 1, rate: 2_000, concurrency: 64 }
+    }
+}
+
+/// An address that answered a probe, with the credential that worked.
+#[derive(Clone, Debug)]
+pub struct Responder {
+    pub address: SocketAddr,
+    pub credential: usize,
+}
+
+/// The addresses that answer SNMP, trying `credentials` in order.
+pub async fn sweep(
+    addresses: &[Ipv4Addr],
+    credentials: &[Credential],
+    config: &SweepConfig,
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<Vec<Responder>> {
+    let socket = Arc::new(UdpSocket::bind("0.0.0.0:0").await?);
+    let probe: Vec<Oid> = ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0"]
+        .iter()
+        .map(|o| o.parse().expect("invariant: constant OIDs"))
+        .collect();
+    let mut found: HashMap<u32, Responder> = HashMap::new();
+    let interval = Duration::from_secs_f64(1.0 / f64::from(config.rate.max(1)));
+    for (c, credential) in credentials.iter().enumerate() {
+        let (version, community) = match credential {
+            Credential::V1 { community } => (0, community),
+            Credential::V2c { community } => (1, community),
+        };
+        for _round in 0..=config.retries {
+            let silent: Vec<(u32, Ipv4Addr)> = addresses
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| u32::try_from(i).ok().map(|i| (i, *a)))
+                .filter(|(i, _)| !found.contains_key(i))
+                .collect();
+            if silent.is_empty() {
+                break;
+            }
+            // Listen while sending: answers come back during the round.
+            let sent = Arc::new(AtomicBool::new(false));
+            let listener = tokio::spawn(listen(socket.clone(), config.timeout, sent.clone()));
+            let started = Instant::now();
+            for (n, (i, address)) in silent.iter().enumerate() {
+                // The request id carries the address's position: one socket serves them all.
+                let id = i32::try_from(*i).unwrap_or(i32::MAX);
+                let packet = ber::get_request(version, community.expose_secret().as_bytes(), id, &probe);
+                let _ = socket.send_to(&packet, (*address, config.port)).await;
+                let due = interval.saturating_mul(u32::try_from(n + 1).unwrap_or(u32::MAX));
+                if let Some(wait) = due.checked_sub(started.elapsed())
+                    && !wait.is_zero()
+                {
+                    tokio::time::sleep(wait).await;
+                }
+                if n % 4096 == 0 {
+                    progress(n, silent.len());
+                }
+            }
+            sent.store(true, Ordering::Release);
+            let answered = listener.await.unwrap_or_default();
+            for (i, from) in answered {
+                let expected = addresses.get(usize::try_from(i).unwrap_or(usize::MAX));
+                // Multi-homed devices may answer from another address: keep the one asked.
+                if let Some(address) = expected {
+                    if from.ip() != std::net::IpAddr::V4(*address) {
+                        tracing::debug!(asked = %address, answered = %from, "answer from another address");
+                    }
+                    found
+                        .entry(i)
+                        .or_insert(Responder { address: SocketAddr::from((*address, config.port)), credential: c });
+                }
+            }
+        }
+    }
+    progress(addresses.len(), addresses.len());
+    let mut out: Vec<Responder> = found.into_values().collect();
+    out.sort_by_key(|r| r.address);
+    Ok(out)
+}
+
+/// Collects (request id, sender) of valid answers until, once every probe of the round went
+/// out, `quiet` passes without one.
+async fn listen(socket: Arc<UdpSocket>, quiet: Duration, sent: Arc<AtomicBool>) -> Vec<(u32, SocketAddr)> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        match tokio::time::timeout(quiet, socket.recv_from(&mut buf)).await {
+            Ok(Ok((len, from))) => {
+                if let Ok(pdu) = snmp2::Pdu::from_bytes(&buf[..len])
+                    && pdu.message_type == snmp2::MessageType::Response
+                    && pdu.error_status == 0
+                    && let Ok(id) = u32::try_from(pdu.req_id)
+                {
+                    out.push((id, from));
+                }
+            }
+            Ok(Err(_)) => continue,
+            Err(_) if sent.load(Ordering::Acquire) => return out,
+            Err(_) => continue,
+        }
+    }
+}
+
+/// A device found and read.
+#[derive(Debug)]
+pub struct Found {
+    pub address: SocketAddr,
+    pub snapshot: DeviceSnapshot,
+    pub notes: Vec<String>,
+}
+
+/// What a scan found and what it took.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub printers: Vec<Found>,
+    /// Devices that answered SNMP but are not printers.
+    pub others: usize,
+    /// Devices that answered the sweep and then could not be read.
+    pub unreadable: usize,
+    pub sweep: Duration,
+    pub read: Duration,
+}
+
+/// Sweeps, then reads every responder with the profiles; keeps the printers.
+pub async fn scan_report(
+    addresses: &[Ipv4Addr],
+    credentials: &[Credential],
+    sweep_config: &SweepConfig,
+    engine: &EngineConfig,
+    profiles: Arc<ProfileSet>,
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<ScanReport> {
+    let started = Instant::now();
+    let responders = sweep(addresses, credentials, sweep_config, progress).await?;
+    let sweep_time = started.elapsed();
+    let started = Instant::now();
+    let (printers, others, unreadable) = read_all(responders, credentials, sweep_config, engine, profiles).await;
+    Ok(ScanReport { printers, others, unreadable, sweep: sweep_time, read: started.elapsed() })
+}
+
+/// Sweeps, then reads every responder with the profiles; returns the printers and how many
+/// answered but are not printers.
+pub async fn scan(
+    addresses: &[Ipv4Addr],
+    credentials: &[Credential],
+    sweep_config: &SweepConfig,
+    engine: &EngineConfig,
+    profiles: Arc<ProfileSet>,
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<(Vec<Found>, usize)> {
+    let report = scan_report(addresses, credentials, sweep_config, engine, profiles, progress).await?;
+    Ok((report.printers, report.others))
+}
+
+async fn read_all(
+    responders: Vec<Responder>,
+    credentials: &[Credential],
+    sweep_config: &SweepConfig,
+    engine: &EngineConfig,
+    profiles: Arc<ProfileSet>,
+) -> (Vec<Found>, usize, usize) {
+    let limit = Arc::new(Semaphore::new(sweep_config.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for responder in responders {
+        let target = Target { address: responder.address, credential: credentials[responder.credential].clone() };
+        let (engine, profiles, limit) = (engine.clone(), profiles.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let (cap, reps) = (engine.walk_cap, engine.max_repetitions);
+            let mut session = Session::new(target.clone(), engine);
+            let reading = read_device(&mut session, &profiles, cap, reps).await;
+            (target.address, reading.map(|r| (interpret(&r.walk, &profiles), r.notes)))
+        });
+    }
+    let mut printers = Vec::new();
+    let (mut others, mut unreadable) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        let Ok((address, reading)) = done else { continue };
+        match reading {
+            Ok((snapshot, notes)) if snapshot.is_printer => printers.push(Found { address, snapshot, notes }),
+            Ok(_) => others += 1,
+            Err(err) => {
+                unreadable += 1;
+                tracing::info!(device = %address, error = %err, "answered the sweep, then could not be read");
+            }
+        }
+    }
+    printers.sort_by_key(|f| f.address);
+    (printers, others, unreadable)
+}
