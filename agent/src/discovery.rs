@@ -61,6 +61,13 @@ pub async fn sweep(
         let (version, community) = match credential {
             Credential::V1 { community } => (0, community),
             Credential::V2c { community } => (1, community),
+            // v3 needs an engine discovery per device: swept with sessions, not one socket.
+            Credential::V3(_) => {
+                for r in sweep_v3(addresses, credential, config, &found).await {
+                    found.entry(r.0).or_insert(Responder { address: r.1, credential: c });
+                }
+                continue;
+            }
         };
         for _round in 0..=config.retries {
             let silent: Vec<(u32, Ipv4Addr)> = addresses
@@ -111,6 +118,39 @@ pub async fn sweep(
     let mut out: Vec<Responder> = found.into_values().collect();
     out.sort_by_key(|r| r.address);
     Ok(out)
+}
+
+/// SNMPv3 sweep: an engine discovery and a GET per address, many at once.
+async fn sweep_v3(
+    addresses: &[Ipv4Addr],
+    credential: &Credential,
+    config: &SweepConfig,
+    known: &HashMap<u32, Responder>,
+) -> Vec<(u32, SocketAddr)> {
+    let limit = Arc::new(Semaphore::new(config.concurrency.max(1) * 4));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, address) in addresses.iter().enumerate() {
+        let Ok(i) = u32::try_from(i) else { continue };
+        if known.contains_key(&i) {
+            continue;
+        }
+        let target = Target { address: SocketAddr::from((*address, config.port)), credential: credential.clone() };
+        let engine = EngineConfig { first_timeout: config.timeout, retries: config.retries, ..EngineConfig::default() };
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let mut session = Session::new(target.clone(), engine);
+            let probe: Oid = "1.3.6.1.2.1.1.2.0".parse().expect("invariant: constant OID");
+            crate::snmp::Snmp::get(&mut session, &[probe]).await.ok().map(|_| (i, target.address))
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(Some(found)) = done {
+            out.push(found);
+        }
+    }
+    out
 }
 
 /// Collects (request id, sender) of valid answers until, once every probe of the round went

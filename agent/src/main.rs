@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cartouche_agent::discovery::{self, SweepConfig};
-use cartouche_agent::snmp::{Credential, EngineConfig, Session, Target};
+use cartouche_agent::snmp::{AuthProtocol, Credential, EngineConfig, Privacy, Session, Target, V3Credential};
 use cartouche_agent::{inspect, profiles, read};
 use cartouche_schema::ranges::Range;
 use clap::{Args, Parser, Subcommand};
@@ -80,6 +80,28 @@ struct SnmpArgs {
     /// Speak SNMP v1 instead of v2c.
     #[arg(long)]
     v1: bool,
+    /// SNMPv3 user (switches to v3).
+    #[arg(long)]
+    user: Option<String>,
+    /// SNMPv3 authentication: MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512.
+    #[arg(long, requires = "user")]
+    auth_protocol: Option<AuthProtocol>,
+    /// SNMPv3 authentication password (or CARTOUCHE_AUTH_PASSWORD, or --auth-password-file).
+    #[arg(long, env = "CARTOUCHE_AUTH_PASSWORD", hide_env_values = true, requires = "user")]
+    auth_password: Option<String>,
+    #[arg(long, value_name = "FILE", conflicts_with = "auth_password")]
+    auth_password_file: Option<PathBuf>,
+    /// SNMPv3 privacy: DES, AES (128), AES-192, AES-256.
+    #[arg(long, requires = "auth_protocol")]
+    priv_protocol: Option<Privacy>,
+    /// SNMPv3 privacy password (or CARTOUCHE_PRIV_PASSWORD, or --priv-password-file).
+    #[arg(long, env = "CARTOUCHE_PRIV_PASSWORD", hide_env_values = true, requires = "user")]
+    priv_password: Option<String>,
+    #[arg(long, value_name = "FILE", conflicts_with = "priv_password")]
+    priv_password_file: Option<PathBuf>,
+    /// SNMPv3 context name.
+    #[arg(long, requires = "user")]
+    context: Option<String>,
     /// Seconds to wait for the first answer (doubled at each retry).
     #[arg(long, default_value_t = 3.0)]
     timeout: f64,
@@ -89,8 +111,45 @@ struct SnmpArgs {
 }
 
 impl SnmpArgs {
+    fn secret(value: &Option<String>, file: &Option<PathBuf>, what: &str) -> anyhow::Result<Option<SecretString>> {
+        match (value, file) {
+            (Some(v), _) => Ok(Some(SecretString::from(v.clone()))),
+            (None, Some(f)) => Ok(Some(SecretString::from(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the {what} from {}", f.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ))),
+            (None, None) => Ok(None),
+        }
+    }
+
     /// The credentials to try, in order.
     fn credentials(&self) -> anyhow::Result<Vec<Credential>> {
+        if let Some(user) = &self.user {
+            let auth_password = Self::secret(&self.auth_password, &self.auth_password_file, "authentication password")?;
+            let priv_password = Self::secret(&self.priv_password, &self.priv_password_file, "privacy password")?;
+            let auth = match (self.auth_protocol, auth_password) {
+                (Some(p), Some(pw)) => Some((p, pw)),
+                (Some(_), None) => anyhow::bail!("--auth-protocol needs --auth-password (or its file or variable)"),
+                (None, Some(_)) => anyhow::bail!("--auth-password needs --auth-protocol"),
+                (None, None) => None,
+            };
+            let privacy = match (self.priv_protocol, priv_password) {
+                (Some(p), Some(pw)) => Some((p, pw)),
+                (Some(_), None) => anyhow::bail!("--priv-protocol needs --priv-password (or its file or variable)"),
+                (None, Some(_)) => anyhow::bail!("--priv-password needs --priv-protocol"),
+                (None, None) => None,
+            };
+            return Ok(vec![Credential::V3(V3Credential {
+                user: user.clone(),
+                auth,
+                privacy,
+                context: self.context.clone(),
+            })]);
+        }
         let communities: Vec<String> = if !self.community.is_empty() {
             self.community.clone()
         } else if let Some(file) = &self.community_file {

@@ -5,4 +5,5 @@ pub mod browser;
 pub mod db;
 pub mod graphql;
 pub mod simulator;
+pub mod snmpd;
 pub mod ws;

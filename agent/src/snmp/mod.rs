@@ -12,6 +12,13 @@ use cartouche_schema::profiles::{Oid, Value};
 use secrecy::SecretString;
 
 pub use session::Session;
+
+impl Target {
+    /// A v2c target with the "public" community (tests, first contact).
+    pub fn v2c_public(address: SocketAddr) -> Target {
+        Target { address, credential: Credential::V2c { community: SecretString::from("public".to_owned()) } }
+    }
+}
 pub use walk::{WalkOutcome, walk};
 
 /// How to talk to one device.
@@ -25,6 +32,66 @@ pub struct Target {
 pub enum Credential {
     V1 { community: SecretString },
     V2c { community: SecretString },
+    V3(V3Credential),
+}
+
+/// SNMPv3 USM user: authentication (MD5, SHA-1, SHA-2) and privacy (DES, AES-128/192/256).
+#[derive(Clone, Debug)]
+pub struct V3Credential {
+    pub user: String,
+    pub auth: Option<(AuthProtocol, SecretString)>,
+    pub privacy: Option<(Privacy, SecretString)>,
+    pub context: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthProtocol {
+    Md5,
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Privacy {
+    Des,
+    Aes128,
+    Aes192,
+    Aes256,
+}
+
+impl std::str::FromStr for AuthProtocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+            "MD5" => AuthProtocol::Md5,
+            "SHA" | "SHA1" => AuthProtocol::Sha1,
+            "SHA224" => AuthProtocol::Sha224,
+            "SHA256" => AuthProtocol::Sha256,
+            "SHA384" => AuthProtocol::Sha384,
+            "SHA512" => AuthProtocol::Sha512,
+            _ => {
+                return Err(format!(
+                    "unknown authentication protocol {s:?}: MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512"
+                ));
+            }
+        })
+    }
+}
+
+impl std::str::FromStr for Privacy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+            "DES" => Privacy::Des,
+            "AES" | "AES128" => Privacy::Aes128,
+            "AES192" => Privacy::Aes192,
+            "AES256" => Privacy::Aes256,
+            _ => return Err(format!("unknown privacy protocol {s:?}: DES, AES, AES-192 or AES-256")),
+        })
+    }
 }
 
 impl Credential {
@@ -82,6 +149,9 @@ pub enum SnmpError {
     Status { status: u32, index: u32 },
     #[error("cannot reach {0}: {1}")]
     Io(SocketAddr, String),
+    /// SNMPv3: wrong user, password or protocol (the device refused to authenticate us).
+    #[error("SNMPv3 authentication failed: {0}")]
+    Auth(String),
 }
 
 /// One answered varbind.

@@ -89,13 +89,26 @@ impl Session {
             self.next_request_id = self.next_request_id.wrapping_add(1000);
             let session = match &self.target.credential {
                 Credential::V1 { community } => {
-                    AsyncSession::new_v1(address, community.expose_secret().as_bytes(), self.next_request_id).await
+                    AsyncSession::new_v1(address, community.expose_secret().as_bytes(), self.next_request_id)
+                        .await
+                        .map_err(io)?
                 }
                 Credential::V2c { community } => {
-                    AsyncSession::new_v2c(address, community.expose_secret().as_bytes(), self.next_request_id).await
+                    AsyncSession::new_v2c(address, community.expose_secret().as_bytes(), self.next_request_id)
+                        .await
+                        .map_err(io)?
                 }
-            }
-            .map_err(io)?;
+                Credential::V3(v3) => {
+                    let mut session =
+                        AsyncSession::new_v3(address, self.next_request_id, security(v3)).await.map_err(io)?;
+                    // Engine discovery (id, boots, time) and key localisation.
+                    match tokio::time::timeout(self.config.first_timeout, session.init()).await {
+                        Ok(Ok(())) => session,
+                        Ok(Err(err)) => return Err(v3_error(&err)),
+                        Err(_) => return Err(SnmpError::Timeout { attempts: 1 }),
+                    }
+                }
+            };
             self.inner = Some(session);
         }
         Ok(self.inner.as_mut().expect("invariant: the session was just created"))
@@ -122,6 +135,15 @@ impl Session {
             let outcome = tokio::time::timeout(timeout, send(session, &op)).await;
             match outcome {
                 Ok(Ok(answer)) => return answer,
+                // The device's clock moved (reboot, time window): the state is updated, ask again.
+                Ok(Err(snmp2::Error::AuthUpdated)) => {
+                    self.inner = None;
+                    continue;
+                }
+                Ok(Err(err @ snmp2::Error::AuthFailure(_))) => {
+                    self.inner = None;
+                    return Err(v3_error(&err));
+                }
                 Ok(Err(snmp2::Error::RequestIdMismatch)) | Err(_) => {
                     // A late or stray answer may be queued: start afresh.
                     self.inner = None;
@@ -144,6 +166,47 @@ impl Session {
             timeout = timeout.saturating_mul(self.config.backoff.max(1));
         }
         Err(SnmpError::Timeout { attempts })
+    }
+}
+
+fn security(v3: &super::V3Credential) -> snmp2::v3::Security {
+    use snmp2::v3::{Auth, AuthProtocol as P, Cipher, Security};
+    let password = v3.auth.as_ref().map(|(_, p)| p.expose_secret().as_bytes().to_vec()).unwrap_or_default();
+    let mut security = Security::new(v3.user.as_bytes(), &password);
+    if let Some((protocol, _)) = &v3.auth {
+        security = security.with_auth_protocol(match protocol {
+            super::AuthProtocol::Md5 => P::Md5,
+            super::AuthProtocol::Sha1 => P::Sha1,
+            super::AuthProtocol::Sha224 => P::Sha224,
+            super::AuthProtocol::Sha256 => P::Sha256,
+            super::AuthProtocol::Sha384 => P::Sha384,
+            super::AuthProtocol::Sha512 => P::Sha512,
+        });
+    }
+    let auth = match (&v3.auth, &v3.privacy) {
+        (None, _) => Auth::NoAuthNoPriv,
+        (Some(_), None) => Auth::AuthNoPriv,
+        (Some(_), Some((cipher, password))) => Auth::AuthPriv {
+            cipher: match cipher {
+                super::Privacy::Des => Cipher::Des,
+                super::Privacy::Aes128 => Cipher::Aes128,
+                super::Privacy::Aes192 => Cipher::Aes192,
+                super::Privacy::Aes256 => Cipher::Aes256,
+            },
+            privacy_password: password.expose_secret().as_bytes().to_vec(),
+        },
+    };
+    security = security.with_auth(auth);
+    if let Some(context) = &v3.context {
+        security = security.with_context_name(context);
+    }
+    security
+}
+
+fn v3_error(err: &snmp2::Error) -> SnmpError {
+    match err {
+        snmp2::Error::AuthFailure(kind) => SnmpError::Auth(format!("{kind:?}")),
+        other => SnmpError::Protocol(format!("{other:?}")),
     }
 }
 

@@ -6,6 +6,7 @@ mod health;
 mod jobs;
 mod migrations;
 mod pagination;
+mod snmpv3;
 mod subscriptions;
 mod talking;
 mod tenancy;
