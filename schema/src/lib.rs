@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod domain;
+pub mod identity;
 pub mod profiles;
 pub mod ranges;
 

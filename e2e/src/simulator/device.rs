@@ -51,6 +51,26 @@ pub struct Living {
     pub toner_per_page: f64,
 }
 
+/// Something that happens to a device at a given time after start.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A new cartridge: the level goes back to capacity, the serial in the description changes.
+    SwapSupply { at: f64, supply: u32, serial: Option<String> },
+    /// A prtAlertTable row appears (RFC 3805 codes: 8 jam, 1101 toner empty, …).
+    RaiseAlert { at: f64, code: i64, group: i64, severity: i64, training: i64, description: String },
+    /// The alert with this prtAlertIndex goes away.
+    ClearAlert { at: f64, index: u32 },
+}
+
+impl Event {
+    fn at(&self) -> f64 {
+        match self {
+            Event::SwapSupply { at, .. } | Event::RaiseAlert { at, .. } | Event::ClearAlert { at, .. } => *at,
+        }
+    }
+}
+
 pub struct Device {
     pub walk: Walk,
     pub community: String,
@@ -61,6 +81,8 @@ pub struct Device {
     applied_pages: u64,
     /// Requests answered (for tests and benchmarks).
     pub requests: u64,
+    /// Scheduled events not yet applied, soonest first.
+    pending: Vec<Event>,
 }
 
 const LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4";
@@ -77,6 +99,81 @@ impl Device {
             started: Instant::now(),
             applied_pages: 0,
             requests: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Schedules events (seconds after the device started).
+    pub fn schedule(&mut self, events: Vec<Event>) {
+        self.pending.extend(events);
+        self.pending.sort_by(|a, b| a.at().total_cmp(&b.at()));
+    }
+
+    /// A new cartridge in supply `index`: full again, with a new serial if one is given.
+    pub fn swap_supply(&mut self, index: u32, serial: Option<&str>) {
+        let table: Oid = "1.3.6.1.2.1.43.11.1.1".parse().expect("invariant: constant OID");
+        let row = self.walk.table(&table).into_iter().find(|(i, _)| i.last() == Some(&index)).map(|(i, _)| i);
+        let Some(row) = row else { return };
+        let max =
+            self.walk.get(&table.child(&[8]).child(&row)).and_then(Value::as_i64).filter(|m| *m > 0).unwrap_or(100);
+        if let Some(Value::Integer(level)) = self.walk.get_mut(&table.child(&[9]).child(&row)) {
+            *level = max;
+        }
+        if let (Some(serial), Some(Value::OctetString(description))) =
+            (serial, self.walk.get_mut(&table.child(&[6]).child(&row)))
+        {
+            let text = String::from_utf8_lossy(description).into_owned();
+            let updated = match text.find("SN") {
+                Some(at) => format!("{}SN{serial}", &text[..at]),
+                None => format!("{text};SN{serial}"),
+            };
+            *description = updated.into_bytes();
+        }
+    }
+
+    /// Adds a prtAlertTable row; returns its index.
+    pub fn raise_alert(&mut self, code: i64, group: i64, severity: i64, training: i64, description: &str) -> u32 {
+        let table: Oid = "1.3.6.1.2.1.43.18.1.1".parse().expect("invariant: constant OID");
+        let index = self.walk.table(&table).keys().filter_map(|i| i.last().copied()).max().unwrap_or(0) + 1;
+        let uptime = self
+            .walk
+            .get(&"1.3.6.1.2.1.1.3.0".parse().expect("invariant: constant OID"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let columns: [(u32, Value); 8] = [
+            (2, Value::Integer(severity)),
+            (3, Value::Integer(training)),
+            (4, Value::Integer(group)),
+            (5, Value::Integer(1)),
+            (6, Value::Integer(1)),
+            (7, Value::Integer(code)),
+            (8, Value::OctetString(description.as_bytes().to_vec())),
+            (9, Value::TimeTicks(u32::try_from(uptime).unwrap_or(0))),
+        ];
+        for (column, value) in columns {
+            self.walk.insert(table.child(&[column, 1, index]), value);
+        }
+        index
+    }
+
+    /// Removes the alert with prtAlertIndex `index`.
+    pub fn clear_alert(&mut self, index: u32) {
+        let table: Oid = "1.3.6.1.2.1.43.18.1.1".parse().expect("invariant: constant OID");
+        for column in 1..=9 {
+            self.walk.remove(&table.child(&[column, 1, index]));
+        }
+    }
+
+    fn apply_due_events(&mut self) {
+        let now = self.started.elapsed().as_secs_f64();
+        while self.pending.first().is_some_and(|e| e.at() <= now) {
+            match self.pending.remove(0) {
+                Event::SwapSupply { supply, serial, .. } => self.swap_supply(supply, serial.as_deref()),
+                Event::RaiseAlert { code, group, severity, training, description, .. } => {
+                    self.raise_alert(code, group, severity, training, &description);
+                }
+                Event::ClearAlert { index, .. } => self.clear_alert(index),
+            }
         }
     }
 
@@ -108,6 +205,7 @@ impl Device {
     }
 
     fn live(&mut self) {
+        self.apply_due_events();
         if self.living.pages_per_minute <= 0.0 {
             return;
         }

@@ -11,7 +11,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
-pub use device::{Device, Faults};
+pub use device::{Device, Event, Faults};
 pub use scenario::Scenario;
 
 /// Running simulated devices; they stop when this is dropped.

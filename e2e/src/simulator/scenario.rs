@@ -10,6 +10,11 @@
 //! first_address = "127.1.0.1"
 //! living = { pages_per_minute = 6.0, toner_per_page = 0.02 }
 //! faults = { asleep = 3.0 }
+//! events = [
+//!   { kind = "swap_supply", at = 30.0, supply = 1, serial = "CRG-0042" },
+//!   { kind = "raise_alert", at = 10.0, code = 8, group = 13, severity = 3, training = 3, description = "Paper jam" },
+//!   { kind = "clear_alert", at = 40.0, index = 1 },
+//! ]
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -19,7 +24,7 @@ use anyhow::{Context as _, bail};
 use cartouche_schema::profiles::Walk;
 use serde::Deserialize;
 
-use super::device::{Device, Faults, Living};
+use super::device::{Device, Event, Faults, Living};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +48,9 @@ pub struct Group {
     pub faults: Faults,
     #[serde(default)]
     pub living: Living,
+    /// Events for every device of the group (seconds after start).
+    #[serde(default)]
+    pub events: Vec<Event>,
 }
 
 fn default_port() -> u16 {
@@ -110,6 +118,7 @@ impl Scenario {
                 let mut device = Device::new(walks[i % walks.len()].clone(), &self.community);
                 device.faults = group.faults.clone();
                 device.living = group.living.clone();
+                device.schedule(group.events.clone());
                 out.push((SocketAddr::from((address, self.port)), device));
                 address = next_address(address);
                 if !address.is_loopback() {

@@ -261,3 +261,35 @@ async fn a_scan_finds_every_printer_and_nothing_else() {
         assert!(f.snapshot.is_printer);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scenario_events_swap_supplies_and_raise_and_clear_alerts() {
+    use cartouche_e2e::simulator::Scenario;
+    let profiles = ProfileSet::builtin().unwrap();
+    let first = block(6);
+    let scenario = Scenario::parse(&format!(
+        r#"
+        port = 16161
+        [[group]]
+        recordings = ["printers/librenms/xerox.snmprec"]
+        first_address = "{first}"
+        events = [
+          {{ kind = "raise_alert", at = 0.0, code = 8, group = 13, severity = 3, training = 3, description = "Paper jam in tray 2" }},
+          {{ kind = "swap_supply", at = 0.0, supply = 1, serial = "NEWSERIAL01" }},
+          {{ kind = "clear_alert", at = 0.6, index = 1 }},
+        ]
+        "#
+    ))
+    .unwrap();
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+    let sim = Simulator::start(scenario.devices(&base).unwrap()).await.unwrap();
+    let snapshot = interpret(&read(sim.addresses[0], None, fast(), &profiles).await.unwrap().walk, &profiles);
+    assert_eq!(snapshot.alerts.len(), 1);
+    assert_eq!(snapshot.alerts[0].fault_type, "jam");
+    let black = snapshot.supplies.iter().find(|s| s.index == 1).unwrap();
+    assert_eq!(black.serial.as_deref(), Some("NEWSERIAL01"));
+    assert_eq!(black.percent, Some(100.0));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let later = interpret(&read(sim.addresses[0], None, fast(), &profiles).await.unwrap().walk, &profiles);
+    assert!(later.alerts.is_empty(), "the jam was cleared");
+}

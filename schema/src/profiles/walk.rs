@@ -49,6 +49,11 @@ impl Walk {
         self.values.range((Bound::Excluded(oid.clone()), Bound::Unbounded)).next()
     }
 
+    /// Removes a varbind (the simulator clears an alert).
+    pub fn remove(&mut self, oid: &Oid) -> Option<Value> {
+        self.values.remove(oid)
+    }
+
     /// Mutable access to one value (the simulator's living values).
     pub fn get_mut(&mut self, oid: &Oid) -> Option<&mut Value> {
         self.values.get_mut(oid)
