@@ -213,20 +213,6 @@ pub async fn scan_report(
     Ok(ScanReport { printers, others, unreadable, sweep: sweep_time, read: started.elapsed() })
 }
 
-/// Sweeps, then reads every responder with the profiles; returns the printers and how many
-/// answered but are not printers.
-pub async fn scan(
-    addresses: &[Ipv4Addr],
-    credentials: &[Credential],
-    sweep_config: &SweepConfig,
-    engine: &EngineConfig,
-    profiles: Arc<ProfileSet>,
-    progress: &dyn Fn(usize, usize),
-) -> anyhow::Result<(Vec<Found>, usize)> {
-    let report = scan_report(addresses, credentials, sweep_config, engine, profiles, progress).await?;
-    Ok((report.printers, report.others))
-}
-
 async fn read_all(
     responders: Vec<Responder>,
     credentials: &[Credential],

@@ -221,7 +221,7 @@ async fn living_values_grow_and_fall_between_reads() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scan_finds_every_printer_and_nothing_else() {
-    use cartouche_agent::discovery::{SweepConfig, scan};
+    use cartouche_agent::discovery::{SweepConfig, scan_report};
     let profiles = std::sync::Arc::new(ProfileSet::builtin().unwrap());
     let printers: Vec<PathBuf> = recordings();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/synthetic/non-printers");
@@ -252,8 +252,8 @@ async fn a_scan_finds_every_printer_and_nothing_else() {
     ];
     let sweep =
         SweepConfig { port: 16_161, timeout: Duration::from_millis(400), retries: 1, rate: 20_000, concurrency: 32 };
-    let (found, not_printers) =
-        scan(&addresses, &credentials, &sweep, &fast(), profiles.clone(), &|_, _| {}).await.unwrap();
+    let report = scan_report(&addresses, &credentials, &sweep, &fast(), profiles.clone(), &|_, _| {}).await.unwrap();
+    let (found, not_printers) = (report.printers, report.others);
     let found_addresses: Vec<SocketAddr> = found.iter().map(|f| f.address).collect();
     assert_eq!(found_addresses, expected, "every printer, and only printers");
     assert_eq!(not_printers, sim.len() - expected.len());

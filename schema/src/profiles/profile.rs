@@ -212,19 +212,12 @@ fn compile(spec: ProfileSpec, file: &str, text: &str) -> Result<Profile, Profile
         Ok(())
     };
     let identity = &spec.identity;
-    let sources = identity
-        .model
-        .iter()
-        .chain(&identity.serial)
-        .chain(&identity.firmware)
-        .chain(&identity.mac)
-        .chain(&identity.host_name)
-        .chain(
-            spec.supplies
-                .extra
-                .iter()
-                .flat_map(|e| [&e.percent, &e.level, &e.max_capacity, &e.remaining_pages].into_iter().flatten()),
-        );
+    let sources = identity.sources().chain(
+        spec.supplies
+            .extra
+            .iter()
+            .flat_map(|e| [&e.percent, &e.level, &e.max_capacity, &e.remaining_pages].into_iter().flatten()),
+    );
     for source in sources {
         check_source(source).map_err(|reason| fail(&reason.1, reason.0))?;
         if let Some(pattern) = &source.regex {
@@ -424,14 +417,7 @@ impl ReadPlan {
             plan.alerts.add(&spec.read.alerts);
             let identity = &spec.identity;
             let mut discovery = CycleSpec::default();
-            for source in identity
-                .model
-                .iter()
-                .chain(&identity.serial)
-                .chain(&identity.firmware)
-                .chain(&identity.mac)
-                .chain(&identity.host_name)
-            {
+            for source in identity.sources() {
                 source_reads(source, &mut discovery);
             }
             plan.discovery.add(&discovery);

@@ -123,6 +123,13 @@ pub struct IdentitySpec {
     pub reject: Vec<String>,
 }
 
+impl IdentitySpec {
+    /// Every source of every identity field.
+    pub fn sources(&self) -> impl Iterator<Item = &SourceSpec> {
+        self.model.iter().chain(&self.serial).chain(&self.firmware).chain(&self.mac).chain(&self.host_name)
+    }
+}
+
 /// Where one value comes from. Exactly one of `oid`, `printer_column`, `first_in`, `tlv`.
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
