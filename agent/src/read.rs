@@ -14,6 +14,8 @@ pub struct Reading {
     /// Fallbacks and oddities of the conversation (GETBULK refused, a loop cut short, …).
     pub notes: Vec<String>,
     pub duration: Duration,
+    /// SNMPv3 engine id (hex), when read over v3.
+    pub engine_id: Option<String>,
 }
 
 const SYSTEM: [&str; 5] =
@@ -88,5 +90,5 @@ pub async fn read_device(
     if full != first {
         read_plan(snmp, &full, &mut walk, &mut notes, cap, reps).await?;
     }
-    Ok(Reading { walk, notes, duration: started.elapsed() })
+    Ok(Reading { walk, notes, duration: started.elapsed(), engine_id: snmp.engine_id() })
 }

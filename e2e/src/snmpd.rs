@@ -29,6 +29,7 @@ pub struct Snmpd {
     child: Child,
     pub port: u16,
     dir: PathBuf,
+    binary: &'static str,
 }
 
 impl Snmpd {
@@ -54,9 +55,24 @@ impl Snmpd {
         }
         let conf = dir.join("snmpd.conf");
         std::fs::write(&conf, config)?;
-        let child = Command::new(binary)
+        let child = Self::spawn(binary, &dir)?;
+        let snmpd = Snmpd { child, port, dir, binary };
+        snmpd.wait_ready().await?;
+        Ok(snmpd)
+    }
+
+    /// Stops and starts the agent again on the same port and state: its engine boots count
+    /// goes up, so SNMPv3 clients must re-synchronise.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        self.child = Self::spawn(self.binary, &self.dir)?;
+        self.wait_ready().await
+    }
+
+    fn spawn(binary: &str, dir: &std::path::Path) -> anyhow::Result<Child> {
+        Command::new(binary)
             .args(["-f", "-C", "-c"])
-            .arg(&conf)
+            .arg(dir.join("snmpd.conf"))
             .args(["-m", "", "-Lf"])
             .arg(dir.join("log"))
             .arg("-p")
@@ -66,10 +82,7 @@ impl Snmpd {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .context("starting snmpd")?;
-        let snmpd = Snmpd { child, port, dir };
-        snmpd.wait_ready().await?;
-        Ok(snmpd)
+            .context("starting snmpd")
     }
 
     async fn wait_ready(&self) -> anyhow::Result<()> {

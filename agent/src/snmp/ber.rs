@@ -161,6 +161,59 @@ fn message(
     out
 }
 
+/// An SNMPv3 engine discovery request (RFC 3414 §4): noAuthNoPriv, empty user and engine id,
+/// reportable. The agent answers with a Report carrying its engine id, boots and time.
+pub fn v3_discovery(message_id: i32, request_id: i32) -> Vec<u8> {
+    let mut global = Vec::new();
+    tlv(&mut global, INTEGER, &signed(i64::from(message_id)));
+    tlv(&mut global, INTEGER, &signed(65_507));
+    tlv(&mut global, OCTET_STRING, &[0x04]); // reportable, no auth, no priv
+    tlv(&mut global, INTEGER, &signed(3)); // USM
+    let mut usm = Vec::new();
+    tlv(&mut usm, OCTET_STRING, &[]);
+    tlv(&mut usm, INTEGER, &signed(0));
+    tlv(&mut usm, INTEGER, &signed(0));
+    tlv(&mut usm, OCTET_STRING, &[]);
+    tlv(&mut usm, OCTET_STRING, &[]);
+    tlv(&mut usm, OCTET_STRING, &[]);
+    let mut usm_seq = Vec::new();
+    tlv(&mut usm_seq, SEQUENCE, &usm);
+    let mut pdu = Vec::new();
+    tlv(&mut pdu, INTEGER, &signed(i64::from(request_id)));
+    tlv(&mut pdu, INTEGER, &signed(0));
+    tlv(&mut pdu, INTEGER, &signed(0));
+    tlv(&mut pdu, SEQUENCE, &[]);
+    let mut scoped = Vec::new();
+    tlv(&mut scoped, OCTET_STRING, &[]);
+    tlv(&mut scoped, OCTET_STRING, &[]);
+    tlv(&mut scoped, GET_REQUEST, &pdu);
+    let mut message = Vec::new();
+    tlv(&mut message, INTEGER, &signed(3));
+    tlv(&mut message, SEQUENCE, &global);
+    tlv(&mut message, OCTET_STRING, &usm_seq);
+    tlv(&mut message, SEQUENCE, &scoped);
+    let mut out = Vec::new();
+    tlv(&mut out, SEQUENCE, &message);
+    out
+}
+
+/// The authoritative engine id, boots and time of an SNMPv3 message (a discovery Report).
+pub fn v3_engine(bytes: &[u8]) -> Option<(Vec<u8>, i64, i64)> {
+    let outer = snmp2::AsnReader::from_bytes(bytes).read_raw(0x30).ok()?;
+    let mut message = snmp2::AsnReader::from_bytes(outer);
+    if message.read_asn_integer().ok()? != 3 {
+        return None;
+    }
+    message.read_raw(0x30).ok()?; // msgGlobalData
+    let params = message.read_asn_octetstring().ok()?;
+    let usm = snmp2::AsnReader::from_bytes(params).read_raw(0x30).ok()?;
+    let mut usm = snmp2::AsnReader::from_bytes(usm);
+    let engine_id = usm.read_asn_octetstring().ok()?.to_vec();
+    let boots = usm.read_asn_integer().ok()?;
+    let time = usm.read_asn_integer().ok()?;
+    (!engine_id.is_empty()).then_some((engine_id, boots, time))
+}
+
 /// The SNMP version number of a message (0 = v1, 1 = v2c, 3 = v3).
 pub fn version_of(bytes: &[u8]) -> Option<i64> {
     let seq = snmp2::AsnReader::from_bytes(bytes).read_raw(0x30).ok()?;

@@ -9,11 +9,15 @@ use std::time::{Duration, Instant};
 use cartouche_schema::profiles::{Oid, Value};
 use secrecy::ExposeSecret;
 use snmp2::AsyncSession;
+use snmp2::v3::AuthErrorKind;
 
 use super::{Credential, EngineConfig, Snmp, SnmpError, Target, Varbind};
 
 pub struct Session {
     target: Target,
+    /// SNMPv3: the security state once the engine is discovered (engine id, boots, time and
+    /// the keys localized to it), reused by every new session to this device.
+    v3_security: Option<snmp2::v3::Security>,
     config: EngineConfig,
     inner: Option<AsyncSession>,
     last_request: Option<Instant>,
@@ -65,6 +69,7 @@ impl Session {
     pub fn new(target: Target, config: EngineConfig) -> Session {
         Session {
             target,
+            v3_security: None,
             config,
             inner: None,
             last_request: None,
@@ -87,7 +92,8 @@ impl Session {
             let address = self.target.address;
             let io = |e: std::io::Error| SnmpError::Io(address, e.to_string());
             self.next_request_id = self.next_request_id.wrapping_add(1000);
-            let session = match &self.target.credential {
+            let credential = self.target.credential.clone();
+            let session = match &credential {
                 Credential::V1 { community } => {
                     AsyncSession::new_v1(address, community.expose_secret().as_bytes(), self.next_request_id)
                         .await
@@ -99,19 +105,44 @@ impl Session {
                         .map_err(io)?
                 }
                 Credential::V3(v3) => {
-                    let mut session =
-                        AsyncSession::new_v3(address, self.next_request_id, security(v3)).await.map_err(io)?;
-                    // Engine discovery (id, boots, time) and key localisation.
-                    match tokio::time::timeout(self.config.first_timeout, session.init()).await {
-                        Ok(Ok(())) => session,
-                        Ok(Err(err)) => return Err(v3_error(&err)),
-                        Err(_) => return Err(SnmpError::Timeout { attempts: 1 }),
+                    if self.v3_security.is_none() {
+                        self.v3_security = Some(self.discover_engine(v3).await?);
                     }
+                    let cached = self.v3_security.clone().expect("invariant: discovered just above");
+                    AsyncSession::new_v3(address, self.next_request_id, cached).await.map_err(io)?
                 }
             };
             self.inner = Some(session);
         }
         Ok(self.inner.as_mut().expect("invariant: the session was just created"))
+    }
+
+    /// Engine discovery (RFC 3414): the device's engine id, boots and time, and the keys
+    /// localized to that engine. Done once per device; a time-window report redoes it.
+    async fn discover_engine(&mut self, v3: &super::V3Credential) -> Result<snmp2::v3::Security, SnmpError> {
+        let address = self.target.address;
+        let io = |e: std::io::Error| SnmpError::Io(address, e.to_string());
+        let socket = tokio::net::UdpSocket::bind(("0.0.0.0", 0)).await.map_err(io)?;
+        socket.connect(address).await.map_err(io)?;
+        let mut buf = vec![0u8; 4096];
+        let mut timeout = self.config.first_timeout;
+        for _ in 0..=self.config.retries {
+            self.next_request_id = self.next_request_id.wrapping_add(1);
+            self.requests += 1;
+            let request = super::ber::v3_discovery(self.next_request_id, self.next_request_id);
+            socket.send(&request).await.map_err(io)?;
+            if let Ok(Ok(len)) = tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
+                let (engine, boots, time) = super::ber::v3_engine(&buf[..len])
+                    .ok_or_else(|| SnmpError::Protocol("the engine discovery answer is unreadable".into()))?;
+                let security = security(v3)
+                    .with_engine_id(&engine)
+                    .map_err(|e| v3_error(&e))?
+                    .with_engine_boots_and_time(boots, time);
+                return Ok(security);
+            }
+            timeout = timeout.saturating_mul(self.config.backoff.max(1));
+        }
+        Err(SnmpError::Timeout { attempts: self.config.retries + 1 })
     }
 
     async fn pace(&mut self) {
@@ -128,6 +159,7 @@ impl Session {
     async fn request(&mut self, op: Op<'_>) -> Result<(Vec<Varbind>, bool), SnmpError> {
         let mut timeout = self.config.first_timeout;
         let attempts = self.config.retries + 1;
+        let mut resynced = false;
         for _ in 0..attempts {
             self.pace().await;
             self.requests += 1;
@@ -138,10 +170,24 @@ impl Session {
                 // The device's clock moved (reboot, time window): the state is updated, ask again.
                 Ok(Err(snmp2::Error::AuthUpdated)) => {
                     self.inner = None;
+                    self.v3_security = None;
+                    continue;
+                }
+                // The engine changed under us (a reboot that reset it, or another device on this
+                // address): discover it again and ask once more.
+                Ok(Err(snmp2::Error::AuthFailure(
+                    AuthErrorKind::EngineIdMismatch
+                    | AuthErrorKind::EngineBootsMismatch
+                    | AuthErrorKind::EngineTimeMismatch,
+                ))) if !resynced => {
+                    resynced = true;
+                    self.inner = None;
+                    self.v3_security = None;
                     continue;
                 }
                 Ok(Err(err @ snmp2::Error::AuthFailure(_))) => {
                     self.inner = None;
+                    self.v3_security = None;
                     return Err(v3_error(&err));
                 }
                 Ok(Err(snmp2::Error::RequestIdMismatch)) | Err(_) => {
@@ -308,5 +354,11 @@ impl Snmp for Session {
 
     fn refuse_bulk(&mut self) {
         self.bulk_refused = true;
+    }
+
+    fn engine_id(&self) -> Option<String> {
+        let security = self.v3_security.as_ref()?;
+        let id = security.engine_id();
+        (!id.is_empty()).then(|| id.iter().map(|b| format!("{b:02x}")).collect())
     }
 }

@@ -38,6 +38,30 @@ async fn every_v3_protocol_snmpd_offers_reads_and_walks() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_engine_is_discovered_once_and_re_synchronised_after_a_reboot() {
+    let mut snmpd = Snmpd::start().await.unwrap();
+    let address = SocketAddr::from(([127, 0, 0, 1], snmpd.port));
+    // snmpEngineID, read over v2c, is what v3 discovery must find.
+    let mut v2c = Session::new(Target::v2c_public(address), config());
+    let engine = v2c.get(&["1.3.6.1.6.3.10.2.1.1.0".parse().unwrap()]).await.unwrap();
+    let Value::OctetString(engine) = &engine[0].1 else { panic!("snmpEngineID: {engine:?}") };
+    let engine_hex: String = engine.iter().map(|b| format!("{b:02x}")).collect();
+
+    let credential = v3("sha256aes256", "SHA-256", Some("AES-256"), AUTH_PASSWORD, PRIV_PASSWORD);
+    let mut session = Session::new(Target { address, credential }, config());
+    let oid = "1.3.6.1.2.1.1.1.0".parse().unwrap();
+    session.get(std::slice::from_ref(&oid)).await.unwrap();
+    assert_eq!(session.engine_id().as_deref(), Some(engine_hex.as_str()));
+    let before = session.requests;
+    session.get(std::slice::from_ref(&oid)).await.unwrap();
+    assert_eq!(session.requests, before + 1, "no second discovery");
+
+    snmpd.restart().await.unwrap();
+    let got = session.get(std::slice::from_ref(&oid)).await.expect("re-synchronised after the reboot");
+    assert_eq!(got[0].1, Value::OctetString(SYS_DESCR.as_bytes().to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn wrong_v3_secrets_are_refused_clearly() {
     let snmpd = Snmpd::start().await.unwrap();
     let address = SocketAddr::from(([127, 0, 0, 1], snmpd.port));
