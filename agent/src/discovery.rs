@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
-use crate::read::read_device;
+use crate::read::{ReadOptions, read_device};
 use crate::snmp::{Credential, EngineConfig, Session, Target, ber};
 
 #[derive(Clone, Debug)]
@@ -28,11 +28,20 @@ pub struct SweepConfig {
     pub rate: u32,
     /// Devices read at once after the sweep.
     pub concurrency: usize,
+    /// How each responder is then read (HTTP and NPAP ports included).
+    pub read: ReadOptions,
 }
 
 impl Default for SweepConfig {
     fn default() -> Self {
-        SweepConfig { port: 161, timeout: Duration::from_secs(3), retries: 1, rate: 2_000, concurrency: 64 }
+        SweepConfig {
+            port: 161,
+            timeout: Duration::from_secs(3),
+            retries: 1,
+            rate: 2_000,
+            concurrency: 64,
+            read: ReadOptions::new(20_000, 25),
+        }
     }
 }
 
@@ -224,12 +233,12 @@ async fn read_all(
     let mut tasks = tokio::task::JoinSet::new();
     for responder in responders {
         let target = Target { address: responder.address, credential: credentials[responder.credential].clone() };
-        let (engine, profiles, limit) = (engine.clone(), profiles.clone(), limit.clone());
+        let (engine, profiles, limit, options) =
+            (engine.clone(), profiles.clone(), limit.clone(), sweep_config.read.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let (cap, reps) = (engine.walk_cap, engine.max_repetitions);
             let mut session = Session::new(target.clone(), engine);
-            let reading = read_device(&mut session, &profiles, cap, reps).await;
+            let reading = read_device(&mut session, &profiles, &options).await;
             (target.address, reading.map(|r| (interpret(&r.walk, &profiles), r.notes)))
         });
     }

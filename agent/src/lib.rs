@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod discovery;
+pub mod http;
 pub mod inspect;
 pub mod profiles;
 pub mod read;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cartouche_agent::discovery::{self, SweepConfig};
+use cartouche_agent::read::ReadOptions;
 use cartouche_agent::snmp::{AuthProtocol, Credential, EngineConfig, Privacy, Session, Target, V3Credential};
 use cartouche_agent::{inspect, profiles, read};
 use cartouche_schema::ranges::Range;
@@ -108,6 +109,12 @@ struct SnmpArgs {
     /// Retries after the first attempt.
     #[arg(long, default_value_t = 1)]
     retries: u32,
+    /// Port of the devices' embedded web servers (pages some profiles read); 0 disables HTTP.
+    #[arg(long, default_value_t = 80)]
+    http_port: u16,
+    /// Port probed for NPAP (IEEE 1284.1); 0 disables the probe.
+    #[arg(long, default_value_t = 9300)]
+    npap_port: u16,
 }
 
 impl SnmpArgs {
@@ -183,6 +190,15 @@ impl SnmpArgs {
         })
     }
 
+    fn read_options(&self, engine: &EngineConfig) -> ReadOptions {
+        ReadOptions {
+            http_port: (self.http_port != 0).then_some(self.http_port),
+            npap_port: (self.npap_port != 0).then_some(self.npap_port),
+            tcp_timeout: engine.first_timeout,
+            ..ReadOptions::new(engine.walk_cap, engine.max_repetitions)
+        }
+    }
+
     fn target(&self, address: &str) -> anyhow::Result<(Target, EngineConfig)> {
         let address: SocketAddr = (address, self.port)
             .to_socket_addrs()
@@ -227,14 +243,17 @@ async fn main() -> anyhow::Result<()> {
                 (Some(walk), _) => inspect::walk_file(&walk, &set)?,
                 (None, Some(address)) => {
                     let (target, config) = snmp.target(&address)?;
-                    let (cap, reps) = (config.walk_cap, config.max_repetitions);
+                    let options = snmp.read_options(&config);
                     let shown = target.address;
                     let mut session = Session::new(target, config);
-                    let reading = read::read_device(&mut session, &set, cap, reps)
+                    let reading = read::read_device(&mut session, &set, &options)
                         .await
                         .with_context(|| format!("reading {shown}"))?;
                     for note in &reading.notes {
                         eprintln!("note: {note}");
+                    }
+                    if let Some(npap) = reading.npap {
+                        eprintln!("NPAP (TCP {}): {}", snmp.npap_port, if npap { "answers" } else { "no answer" });
                     }
                     cartouche_schema::profiles::interpret(&reading.walk, &set)
                 }
@@ -251,7 +270,9 @@ async fn main() -> anyhow::Result<()> {
             let set = std::sync::Arc::new(profiles::load(dir.as_deref())?);
             let addresses = addresses(&ranges).await?;
             let credentials = snmp.credentials()?;
+            let engine = snmp.engine()?;
             let sweep = SweepConfig {
+                read: snmp.read_options(&engine),
                 port: snmp.port,
                 timeout: Duration::from_secs_f64(snmp.timeout),
                 retries: snmp.retries,
@@ -265,8 +286,7 @@ async fn main() -> anyhow::Result<()> {
                     eprint!("\rsweeping: {done}/{total} addresses        ");
                 }
             };
-            let report =
-                discovery::scan_report(&addresses, &credentials, &sweep, &snmp.engine()?, set, &progress).await?;
+            let report = discovery::scan_report(&addresses, &credentials, &sweep, &engine, set, &progress).await?;
             let printers = report.printers;
             eprintln!(
                 "\r{} printers, {} other devices answering, {} unreadable, {} addresses; sweep {:.2} s, read {:.2} s, total {:.2} s",

@@ -1,11 +1,38 @@
 //! Reading one device: a first look (system group and the base reads) picks the profiles, then
 //! the read plan of those profiles is carried out. The result is a walk, the raw reading.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cartouche_schema::profiles::{Oid, ProfileSet, ReadPlan, Value, Walk, read_plan_for};
 
 use crate::snmp::{self, Snmp, SnmpError};
+
+/// How to read a device beyond SNMP's own settings.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Most varbinds per walk.
+    pub walk_cap: usize,
+    pub max_repetitions: u32,
+    /// Port of the embedded web server (80), for the pages profiles read; `None`: no HTTP.
+    pub http_port: Option<u16>,
+    /// Port probed for NPAP (9300); `None`: not probed.
+    pub npap_port: Option<u16>,
+    /// Deadline of one HTTP request or NPAP probe.
+    pub tcp_timeout: Duration,
+}
+
+impl ReadOptions {
+    pub fn new(walk_cap: usize, max_repetitions: u32) -> ReadOptions {
+        ReadOptions {
+            walk_cap,
+            max_repetitions,
+            http_port: Some(80),
+            npap_port: Some(9300),
+            tcp_timeout: Duration::from_secs(3),
+        }
+    }
+}
 
 /// A device's raw reading and how it went.
 #[derive(Debug)]
@@ -16,6 +43,8 @@ pub struct Reading {
     pub duration: Duration,
     /// SNMPv3 engine id (hex), when read over v3.
     pub engine_id: Option<String>,
+    /// Whether the device accepts connections on the NPAP port (`None`: not probed).
+    pub npap: Option<bool>,
 }
 
 const SYSTEM: [&str; 5] =
@@ -68,9 +97,9 @@ pub async fn read_plan(
 pub async fn read_device(
     snmp: &mut impl Snmp,
     profiles: &ProfileSet,
-    cap: usize,
-    reps: u32,
+    options: &ReadOptions,
 ) -> Result<Reading, SnmpError> {
+    let (cap, reps) = (options.walk_cap, options.max_repetitions);
     let started = Instant::now();
     let mut walk = Walk::new();
     let mut notes = Vec::new();
@@ -90,5 +119,18 @@ pub async fn read_device(
     if full != first {
         read_plan(snmp, &full, &mut walk, &mut notes, cap, reps).await?;
     }
-    Ok(Reading { walk, notes, duration: started.elapsed(), engine_id: snmp.engine_id() })
+    let host = snmp.address().ip();
+    if let Some(port) = options.http_port {
+        for path in &full.http {
+            match crate::http::get(SocketAddr::new(host, port), path, options.tcp_timeout).await {
+                Ok(body) => walk.insert_page(path, body),
+                Err(err) => notes.push(format!("HTTP {path}: {err}")),
+            }
+        }
+    }
+    let npap = match options.npap_port {
+        Some(port) => Some(crate::http::answers_tcp(SocketAddr::new(host, port), options.tcp_timeout).await),
+        None => None,
+    };
+    Ok(Reading { walk, notes, duration: started.elapsed(), engine_id: snmp.engine_id(), npap })
 }

@@ -170,6 +170,8 @@ pub trait Snmp {
     fn supports_bulk(&self) -> bool;
     /// The device ignores or refuses GETBULK: use GETNEXT from now on.
     fn refuse_bulk(&mut self);
+    /// The device's address (HTTP and NPAP go to the same host).
+    fn address(&self) -> SocketAddr;
     /// The SNMPv3 engine id (hex) once known: identifies the device across address changes.
     fn engine_id(&self) -> Option<String> {
         None

@@ -356,6 +356,10 @@ impl Snmp for Session {
         self.bulk_refused = true;
     }
 
+    fn address(&self) -> std::net::SocketAddr {
+        self.target.address
+    }
+
     fn engine_id(&self) -> Option<String> {
         let security = self.v3_security.as_ref()?;
         let id = security.engine_id();

@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&cli.scenario)?;
     let scenario = Scenario::parse(&text)?;
     let base = cli.scenario.parent().map(PathBuf::from).unwrap_or_default();
-    let simulator = Simulator::start(scenario.devices(&base)?).await?;
+    let simulator = Simulator::start_with(scenario.devices(&base)?, scenario.services()).await?;
     let first = simulator.addresses.first().map(ToString::to_string).unwrap_or_default();
     let last = simulator.addresses.last().map(ToString::to_string).unwrap_or_default();
     println!("serving {} simulated devices, {first} … {last}", simulator.len());

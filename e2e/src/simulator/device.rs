@@ -83,6 +83,10 @@ pub struct Device {
     pub requests: u64,
     /// Scheduled events not yet applied, soonest first.
     pending: Vec<Event>,
+    /// Pages of the embedded web server, by path (served when the simulator has an HTTP port).
+    pub pages: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Accepts TCP connections on the NPAP port (when the simulator has one).
+    pub npap: bool,
 }
 
 const LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4";
@@ -100,6 +104,8 @@ impl Device {
             applied_pages: 0,
             requests: 0,
             pending: Vec::new(),
+            pages: std::collections::BTreeMap::new(),
+            npap: false,
         }
     }
 

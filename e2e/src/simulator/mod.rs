@@ -7,7 +7,8 @@ pub mod scenario;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
@@ -21,9 +22,24 @@ pub struct Simulator {
     devices: Vec<Arc<Mutex<Device>>>,
 }
 
+/// Ports of the devices' other services (off by default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Services {
+    /// Serve each device's `pages` over HTTP on this port.
+    pub http_port: Option<u16>,
+    /// Accept TCP connections on this port for devices with `npap`.
+    pub npap_port: Option<u16>,
+}
+
 impl Simulator {
-    /// Binds every device to its address and starts answering.
+    /// Binds every device to its address and starts answering SNMP.
     pub async fn start(devices: Vec<(SocketAddr, Device)>) -> anyhow::Result<Simulator> {
+        Self::start_with(devices, Services::default()).await
+    }
+
+    /// Binds every device to its address and starts answering SNMP, and HTTP and NPAP on
+    /// the ports given for the devices that have them.
+    pub async fn start_with(devices: Vec<(SocketAddr, Device)>, services: Services) -> anyhow::Result<Simulator> {
         let mut tasks = JoinSet::new();
         let mut addresses = Vec::with_capacity(devices.len());
         let mut shared = Vec::with_capacity(devices.len());
@@ -32,6 +48,23 @@ impl Simulator {
                 .await
                 .map_err(|e| anyhow::anyhow!("binding a simulated device to {address}: {e}"))?;
             let address = socket.local_addr()?;
+            if let Some(port) = services.http_port
+                && !device.pages.is_empty()
+            {
+                let listener = TcpListener::bind((address.ip(), port)).await?;
+                tasks.spawn(serve_http(listener, device.pages.clone()));
+            }
+            if let Some(port) = services.npap_port
+                && device.npap
+            {
+                let listener = TcpListener::bind((address.ip(), port)).await?;
+                tasks.spawn(async move {
+                    // Presence only: accept and close (NPAP frames are not public).
+                    while let Ok((stream, _)) = listener.accept().await {
+                        drop(stream);
+                    }
+                });
+            }
             let device = Arc::new(Mutex::new(device));
             addresses.push(address);
             shared.push(device.clone());
@@ -83,5 +116,38 @@ async fn serve(socket: UdpSocket, device: Arc<Mutex<Device>>) {
                 let _ = socket.send_to(&reply, peer).await;
             }
         }
+    }
+}
+
+/// A tiny embedded web server: GET of a known path answers 200 with the page, else 404.
+async fn serve_http(listener: TcpListener, pages: std::collections::BTreeMap<String, Vec<u8>>) {
+    let pages = Arc::new(pages);
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let pages = pages.clone();
+        tokio::spawn(async move {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 2048];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16_384 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&request);
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let response = match pages.get(&path) {
+                Some(body) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&response).await;
+        });
     }
 }

@@ -33,6 +33,10 @@ pub struct Scenario {
     pub port: u16,
     #[serde(default = "default_community")]
     pub community: String,
+    /// Serve the groups' `pages` over HTTP on this port (80 on a real device).
+    pub http_port: Option<u16>,
+    /// Accept TCP connections on this port for groups with `npap = true` (9300 on a real device).
+    pub npap_port: Option<u16>,
     #[serde(rename = "group")]
     pub groups: Vec<Group>,
 }
@@ -51,6 +55,12 @@ pub struct Group {
     /// Events for every device of the group (seconds after start).
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Embedded web server pages: path → file (relative to the scenario).
+    #[serde(default)]
+    pub pages: std::collections::BTreeMap<String, String>,
+    /// Whether the devices answer on the NPAP port.
+    #[serde(default)]
+    pub npap: bool,
 }
 
 fn default_port() -> u16 {
@@ -99,6 +109,11 @@ impl Scenario {
         toml::from_str(text).map_err(|e| anyhow::anyhow!("scenario: {e}"))
     }
 
+    /// The other services' ports.
+    pub fn services(&self) -> super::Services {
+        super::Services { http_port: self.http_port, npap_port: self.npap_port }
+    }
+
     /// The devices to start; recordings are read relative to `base`.
     pub fn devices(&self, base: &Path) -> anyhow::Result<Vec<(SocketAddr, Device)>> {
         let mut out = Vec::new();
@@ -113,12 +128,19 @@ impl Scenario {
                     walks.push(Walk::from_snmprec(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?);
                 }
             }
+            let mut pages = std::collections::BTreeMap::new();
+            for (path, file) in &group.pages {
+                let body = std::fs::read(base.join(file)).with_context(|| format!("reading the page {file}"))?;
+                pages.insert(path.clone(), body);
+            }
             let mut address = group.first_address;
             for i in 0..group.count {
                 let mut device = Device::new(walks[i % walks.len()].clone(), &self.community);
                 device.faults = group.faults.clone();
                 device.living = group.living.clone();
                 device.schedule(group.events.clone());
+                device.pages = pages.clone();
+                device.npap = group.npap;
                 out.push((SocketAddr::from((address, self.port)), device));
                 address = next_address(address);
                 if !address.is_loopback() {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cartouche_agent::read::read_device;
+use cartouche_agent::read::{ReadOptions, read_device};
 use cartouche_agent::snmp::{Credential, EngineConfig, Session, SnmpError, Target};
 use cartouche_e2e::simulator::{Device, Faults, Simulator};
 use cartouche_schema::profiles::{ProfileSet, Walk, interpret};
@@ -63,9 +63,10 @@ async fn read(
     if let Some(credential) = credential {
         target.credential = credential;
     }
-    let (cap, reps) = (config.walk_cap, config.max_repetitions);
+    let options =
+        ReadOptions { http_port: None, npap_port: None, ..ReadOptions::new(config.walk_cap, config.max_repetitions) };
     let mut session = Session::new(target, config);
-    read_device(&mut session, profiles, cap, reps).await
+    read_device(&mut session, profiles, &options).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -250,8 +251,14 @@ async fn a_scan_finds_every_printer_and_nothing_else() {
         Credential::V2c { community: SecretString::from("public".to_owned()) },
         Credential::V2c { community: SecretString::from("backoffice".to_owned()) },
     ];
-    let sweep =
-        SweepConfig { port: 16_161, timeout: Duration::from_millis(400), retries: 1, rate: 20_000, concurrency: 32 };
+    let sweep = SweepConfig {
+        port: 16_161,
+        timeout: Duration::from_millis(400),
+        retries: 1,
+        rate: 20_000,
+        concurrency: 32,
+        read: ReadOptions { http_port: None, npap_port: None, ..ReadOptions::new(2_000, 25) },
+    };
     let report = scan_report(&addresses, &credentials, &sweep, &fast(), profiles.clone(), &|_, _| {}).await.unwrap();
     let (found, not_printers) = (report.printers, report.others);
     let found_addresses: Vec<SocketAddr> = found.iter().map(|f| f.address).collect();
@@ -292,4 +299,49 @@ async fn scenario_events_swap_supplies_and_raise_and_clear_alerts() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     let later = interpret(&read(sim.addresses[0], None, fast(), &profiles).await.unwrap().walk, &profiles);
     assert!(later.alerts.is_empty(), "the jam was cleared");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn profile_http_pages_are_read_and_npap_presence_is_recorded() {
+    use cartouche_e2e::simulator::Services;
+    let profiles = ProfileSet::builtin().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+    // An HP without HP's private SNMP counters: the LEDM page gives the meters.
+    let mut device = Device::new(load(&root.join("printers/librenms/jetdirect_m880.snmprec")), "public");
+    device.pages.insert(
+        "/DevMgmt/ProductUsageDyn.xml".into(),
+        std::fs::read(root.join("synthetic/hp-ledm-ProductUsageDyn.xml")).unwrap(),
+    );
+    device.npap = true;
+    let quiet = Device::new(load(&root.join("printers/librenms/ricoh_mpc3002.snmprec")), "public");
+    let first = block(7);
+    let second = cartouche_e2e::simulator::scenario::next_address(first);
+    let services = Services { http_port: Some(18_080), npap_port: Some(19_300) };
+    let sim = Simulator::start_with(
+        vec![(SocketAddr::from((first, 16_161)), device), (SocketAddr::from((second, 16_161)), quiet)],
+        services,
+    )
+    .await
+    .unwrap();
+    let options = ReadOptions {
+        http_port: Some(18_080),
+        npap_port: Some(19_300),
+        tcp_timeout: Duration::from_millis(500),
+        ..ReadOptions::new(2_000, 25)
+    };
+    let mut session = Session::new(v2c(sim.addresses[0]), fast());
+    let reading = read_device(&mut session, &profiles, &options).await.unwrap();
+    assert_eq!(reading.npap, Some(true));
+    let snap = interpret(&reading.walk, &profiles);
+    let counter = |kind| snap.counters.iter().find(|c| c.kind == kind).map(|c| (c.value, c.source.oid.clone()));
+    use cartouche_schema::profiles::snapshot::CounterKind;
+    assert_eq!(counter(CounterKind::Total), Some((123_456, "http:/DevMgmt/ProductUsageDyn.xml".to_owned())));
+    assert_eq!(counter(CounterKind::Mono).map(|c| c.0), Some(100_000));
+    assert_eq!(counter(CounterKind::Color).map(|c| c.0), Some(23_456));
+
+    // A device without NPAP and without the page: recorded as such, nothing invented.
+    let mut session = Session::new(v2c(sim.addresses[1]), fast());
+    let reading = read_device(&mut session, &profiles, &options).await.unwrap();
+    assert_eq!(reading.npap, Some(false));
+    assert!(reading.walk.pages().next().is_none());
 }

@@ -292,7 +292,7 @@ fn check_source(source: &SourceSpec) -> Result<(), (String, String)> {
         .unwrap_or_default();
     if count != 1 {
         return Err((
-            format!("a source needs exactly one of oid, printer_column, first_in, tlv (found {count})"),
+            format!("a source needs exactly one of oid, printer_column, first_in, tlv, http (found {count})"),
             needle,
         ));
     }
@@ -300,11 +300,17 @@ fn check_source(source: &SourceSpec) -> Result<(), (String, String)> {
 }
 
 fn check_counter(counter: &CounterSpec) -> Result<(), String> {
-    let places = [counter.oid.is_some(), counter.walk_sum.is_some(), counter.tlv.is_some(), counter.formula.is_some()];
+    let places = [
+        counter.oid.is_some(),
+        counter.walk_sum.is_some(),
+        counter.tlv.is_some(),
+        counter.formula.is_some(),
+        counter.http.is_some(),
+    ];
     let count = places.iter().filter(|p| **p).count();
     if count != 1 {
         return Err(format!(
-            "counter {:?} needs exactly one of oid, walk_sum, tlv, formula (found {count})",
+            "counter {:?} needs exactly one of oid, walk_sum, tlv, formula, http (found {count})",
             counter.name
         ));
     }
@@ -381,6 +387,8 @@ pub struct ReadPlan {
     pub discovery: CyclePlan,
     pub counters: CyclePlan,
     pub alerts: CyclePlan,
+    /// Pages of the embedded web server to fetch (paths on port 80).
+    pub http: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -419,10 +427,12 @@ impl ReadPlan {
             let mut discovery = CycleSpec::default();
             for source in identity.sources() {
                 source_reads(source, &mut discovery);
+                plan.http.extend(source.http.iter().cloned());
             }
             plan.discovery.add(&discovery);
             let mut counters = CycleSpec::default();
             for counter in &spec.counters {
+                plan.http.extend(counter.http.iter().cloned());
                 counters.get.extend(counter.oid.iter().chain(&counter.unit_oid).cloned());
                 counters.get.extend(counter.tlv.iter().map(|t| t.oid.clone()));
                 counters.walk.extend(counter.walk_sum.iter().cloned());
@@ -434,10 +444,13 @@ impl ReadPlan {
                     .flatten()
                 {
                     source_reads(source, &mut counters);
+                    plan.http.extend(source.http.iter().cloned());
                 }
             }
             plan.counters.add(&counters);
         }
+        plan.http.sort();
+        plan.http.dedup();
         plan
     }
 }

@@ -142,6 +142,8 @@ pub struct SourceSpec {
     pub first_in: Option<Oid>,
     /// A record of a Brother-style TLV blob.
     pub tlv: Option<TlvSpec>,
+    /// A page of the device's embedded web server (HP LEDM XML, …); use `regex` to pick a value.
+    pub http: Option<String>,
     /// Capture group 1 (or the whole match) of this regex on the text.
     pub regex: Option<String>,
     /// An IEEE 1284 device-id key (`MDL`, `MFG`, `SN`) in the text.
@@ -182,6 +184,8 @@ pub struct CounterSpec {
     /// The sum of every value below this prefix (one per marker or per engine).
     pub walk_sum: Option<Oid>,
     pub tlv: Option<TlvSpec>,
+    /// A page of the embedded web server; `regex` picks the number.
+    pub http: Option<String>,
     /// For a text value ("1920 INCHES, 4876 CENTIMETERS"): the regex whose group 1 is the number.
     pub regex: Option<String>,
     /// Other counters of this profile combined: `print_black + copy_black - 2`.

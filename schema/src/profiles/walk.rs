@@ -10,6 +10,8 @@ use super::value::Value;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Walk {
     values: BTreeMap<Oid, Value>,
+    /// Pages of the device's embedded web server that the read plan asked for, by path.
+    pages: BTreeMap<String, Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,6 +32,19 @@ impl Walk {
 
     pub fn len(&self) -> usize {
         self.values.len()
+    }
+
+    /// Keeps a page of the embedded web server.
+    pub fn insert_page(&mut self, path: &str, body: Vec<u8>) {
+        self.pages.insert(path.to_owned(), body);
+    }
+
+    pub fn page(&self, path: &str) -> Option<&[u8]> {
+        self.pages.get(path).map(Vec::as_slice)
+    }
+
+    pub fn pages(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.pages.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -120,7 +135,7 @@ impl Walk {
 
 impl FromIterator<(Oid, Value)> for Walk {
     fn from_iter<T: IntoIterator<Item = (Oid, Value)>>(iter: T) -> Self {
-        Walk { values: iter.into_iter().collect() }
+        Walk { values: iter.into_iter().collect(), pages: BTreeMap::new() }
     }
 }
 

@@ -72,15 +72,20 @@ pub(crate) fn apply(walk: &Walk, chain: &[&Profile], system: &System, snapshot: 
         }
     }
     for (_, spec) in &counters {
-        if let Some(replaced) = &spec.replaces
-            && values.contains_key(&spec.name)
-            && let Some((_, counter)) = values.get_mut(replaced)
-        {
-            counter.kind = CounterKind::Other;
-        }
+        // A fallback gives way to its primary first.
         if let Some(primary) = &spec.fallback_for
             && values.contains_key(primary)
             && let Some((_, counter)) = values.get_mut(&spec.name)
+        {
+            counter.kind = CounterKind::Other;
+        }
+    }
+    // Then what remains a meter replaces the general one.
+    for (_, spec) in &counters {
+        let active = values.get(&spec.name).is_some_and(|(_, c)| c.kind != CounterKind::Other);
+        if let Some(replaced) = &spec.replaces
+            && active
+            && let Some((_, counter)) = values.get_mut(replaced)
         {
             counter.kind = CounterKind::Other;
         }
@@ -120,6 +125,7 @@ fn read(
         let source = SourceSpec {
             oid: spec.oid.clone(),
             tlv: spec.tlv.clone(),
+            http: spec.http.clone(),
             regex: spec.regex.clone(),
             ..SourceSpec::default()
         };

@@ -6,7 +6,7 @@ use super::super::profile::Profile;
 use super::super::snapshot::{DeviceSnapshot, Provenance};
 use super::super::spec::{Decode, SourceSpec};
 use super::super::tlv;
-use super::super::value::{Value, decode_mac, decode_text};
+use super::super::value::{RawValue, Value, decode_mac, decode_text};
 use super::super::walk::Walk;
 use super::{System, provenance};
 
@@ -36,6 +36,9 @@ fn located<'w>(walk: &'w Walk, source: &'w SourceSpec, system: &System) -> Vec<(
 
 /// The text a source yields, after decoding, IEEE 1284 extraction, regex and prefix.
 pub(crate) fn text(walk: &Walk, profile: &Profile, source: &SourceSpec, system: &System, rule: &str) -> Option<Found> {
+    if let Some(path) = &source.http {
+        return page_text(walk, profile, source, path, rule);
+    }
     for (oid, value) in located(walk, source, system) {
         let (mut text, warning) = match (source.decode, value) {
             (Some(Decode::Mac), _) => match value.as_bytes().and_then(decode_mac) {
@@ -86,6 +89,31 @@ pub(crate) fn text(walk: &Walk, profile: &Profile, source: &SourceSpec, system: 
     None
 }
 
+/// A value from a page of the embedded web server: the regex's group 1 (or the whole page).
+fn page_text(walk: &Walk, profile: &Profile, source: &SourceSpec, path: &str, rule: &str) -> Option<Found> {
+    let body = walk.page(path)?;
+    let page = String::from_utf8_lossy(body);
+    let text = match source.regex.as_deref().and_then(|p| profile.regex(p)) {
+        Some(re) => {
+            let caps = re.captures(&page)?;
+            caps.get(1).or_else(|| caps.get(0))?.as_str().trim().to_owned()
+        }
+        None => page.trim().to_owned(),
+    };
+    if text.is_empty() {
+        return None;
+    }
+    Some(Found {
+        provenance: Provenance {
+            oid: format!("http:{path}"),
+            raw: RawValue::Text(text.clone()),
+            rule: format!("{rule} ({}, HTTP)", profile.id()),
+        },
+        text,
+        warning: None,
+    })
+}
+
 /// The number a source yields (a TLV record, or an integer value).
 pub(crate) fn number(
     walk: &Walk,
@@ -94,6 +122,10 @@ pub(crate) fn number(
     system: &System,
     rule: &str,
 ) -> Option<(f64, Provenance)> {
+    if let Some(path) = &source.http {
+        let found = page_text(walk, profile, source, path, rule)?;
+        return found.text.parse().ok().map(|n| (n, found.provenance));
+    }
     if let Some(spec) = &source.tlv {
         let value = walk.get(&spec.oid)?;
         let raw = tlv::find(value.as_bytes()?, spec.code)?;
