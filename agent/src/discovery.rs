@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use cartouche_schema::identity::{Fingerprint, recognise};
 use cartouche_schema::profiles::{DeviceSnapshot, Oid, ProfileSet, interpret};
 use secrecy::ExposeSecret;
 use tokio::net::UdpSocket;
@@ -191,6 +192,36 @@ pub struct Found {
     pub address: SocketAddr,
     pub snapshot: DeviceSnapshot,
     pub notes: Vec<String>,
+    /// The SNMPv3 engine id, when read over v3.
+    pub engine_id: Option<String>,
+    /// Other addresses the same printer answered on (several interfaces, or a stale DHCP
+    /// lease), recognised by serial, then MAC, then engine id.
+    pub also_at: Vec<SocketAddr>,
+}
+
+fn fingerprint(found: &Found) -> Fingerprint {
+    Fingerprint {
+        serial: found.snapshot.serial.clone(),
+        mac: found.snapshot.mac.clone(),
+        engine_id: found.engine_id.clone(),
+    }
+}
+
+/// One entry per printer: a printer seen on several addresses is listed once.
+fn merge_duplicates(found: Vec<Found>) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::with_capacity(found.len());
+    let mut prints: Vec<Fingerprint> = Vec::with_capacity(found.len());
+    for device in found {
+        let print = fingerprint(&device);
+        match recognise(&print, &prints) {
+            Some((i, _)) => out[i].also_at.push(device.address),
+            None => {
+                prints.push(print);
+                out.push(device);
+            }
+        }
+    }
+    out
 }
 
 /// What a scan found and what it took.
@@ -239,7 +270,7 @@ async fn read_all(
             let _permit = limit.acquire_owned().await;
             let mut session = Session::new(target.clone(), engine);
             let reading = read_device(&mut session, &profiles, &options).await;
-            (target.address, reading.map(|r| (interpret(&r.walk, &profiles), r.notes)))
+            (target.address, reading.map(|r| (interpret(&r.walk, &profiles), r.notes, r.engine_id)))
         });
     }
     let mut printers = Vec::new();
@@ -247,7 +278,9 @@ async fn read_all(
     while let Some(done) = tasks.join_next().await {
         let Ok((address, reading)) = done else { continue };
         match reading {
-            Ok((snapshot, notes)) if snapshot.is_printer => printers.push(Found { address, snapshot, notes }),
+            Ok((snapshot, notes, engine_id)) if snapshot.is_printer => {
+                printers.push(Found { address, snapshot, notes, engine_id, also_at: Vec::new() });
+            }
             Ok(_) => others += 1,
             Err(err) => {
                 unreadable += 1;
@@ -256,5 +289,5 @@ async fn read_all(
         }
     }
     printers.sort_by_key(|f| f.address);
-    (printers, others, unreadable)
+    (merge_duplicates(printers), others, unreadable)
 }

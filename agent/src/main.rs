@@ -303,6 +303,7 @@ async fn main() -> anyhow::Result<()> {
                 #[derive(serde::Serialize)]
                 struct Entry<'a> {
                     address: String,
+                    also_at: Vec<String>,
                     snapshot: &'a cartouche_schema::profiles::DeviceSnapshot,
                 }
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -313,7 +314,11 @@ async fn main() -> anyhow::Result<()> {
                     }
                     serde_json::to_writer(
                         &mut out,
-                        &Entry { address: found.address.to_string(), snapshot: &found.snapshot },
+                        &Entry {
+                            address: found.address.to_string(),
+                            also_at: found.also_at.iter().map(ToString::to_string).collect(),
+                            snapshot: &found.snapshot,
+                        },
                     )?;
                 }
                 std::io::Write::write_all(&mut out, b"\n]\n")?;
