@@ -93,7 +93,10 @@ async fn main() -> anyhow::Result<()> {
         } else {
             &other_walks[i % other_walks.len()]
         };
-        devices.push((SocketAddr::from((address, cli.port)), Device::new(walk.clone(), "public")));
+        let mut device = Device::new(walk.clone(), "public");
+        // Each simulated printer is a printer of its own (serial and MAC), not a copy.
+        device.personalise(u32::try_from(i).unwrap_or(0), &profiles);
+        devices.push((SocketAddr::from((address, cli.port)), device));
     }
     let simulator = Simulator::start(devices).await?;
     let range = format!("127.{}.0.0/16", cli.octet);
@@ -115,6 +118,14 @@ async fn main() -> anyhow::Result<()> {
             simulator.addresses.iter().position(|a| *a == address).is_none_or(|i| i >= cli.printers)
         })
         .count();
+    if std::env::var_os("CARTOUCHE_BENCH_DEBUG").is_some() {
+        for f in found.iter().filter(|f| f["also_at"].as_array().is_some_and(|a| !a.is_empty())) {
+            eprintln!(
+                "{} {} {} {} also {}",
+                f["address"], f["snapshot"]["model"], f["snapshot"]["serial"], f["snapshot"]["mac"], f["also_at"]
+            );
+        }
+    }
     let summary = stderr.lines().last().unwrap_or_default().trim_start_matches('\r').to_owned();
     println!(
         "  cartouche-agent scan      {:>7.2} s  {} of {} printers found, {false_positives} false  (peak RSS {:.1} MB)",

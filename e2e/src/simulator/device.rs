@@ -109,6 +109,37 @@ impl Device {
         }
     }
 
+    /// Makes this copy of a recording a device of its own: its serial and MAC (found through
+    /// the interpreter's provenance, wherever the vendor keeps them) get `n` worked in. A fleet
+    /// built from a few recordings then holds as many printers as devices.
+    pub fn personalise(&mut self, n: u32, profiles: &cartouche_schema::profiles::ProfileSet) {
+        let snapshot = cartouche_schema::profiles::interpret(&self.walk, profiles);
+        if let (Some(serial), Some(oid)) =
+            (&snapshot.serial, snapshot.provenance.get("serial").and_then(|p| p.oid.parse::<Oid>().ok()))
+            && let Some(Value::OctetString(bytes)) = self.walk.get_mut(&oid)
+        {
+            // The serial may sit inside a longer value (HP's sysDescr "…,SN:XXXX,…").
+            let text = String::from_utf8_lossy(bytes).replacen(serial.as_str(), &format!("{serial}{n:05}"), 1);
+            *bytes = text.into_bytes();
+        }
+        let mac_column: Oid = "1.3.6.1.2.1.2.2.1.6".parse().expect("invariant: constant OID");
+        let mut macs: Vec<Oid> = self.walk.subtree(&mac_column).map(|(s, _)| mac_column.child(s)).collect();
+        macs.extend(
+            snapshot
+                .provenance
+                .get("mac")
+                .and_then(|p| p.oid.parse::<Oid>().ok())
+                .filter(|o| !o.starts_with(&mac_column)),
+        );
+        for oid in macs {
+            if let Some(Value::OctetString(mac)) = self.walk.get_mut(&oid)
+                && mac.len() == 6
+            {
+                mac[3..].copy_from_slice(&n.to_be_bytes()[1..]);
+            }
+        }
+    }
+
     /// Schedules events (seconds after the device started).
     pub fn schedule(&mut self, events: Vec<Event>) {
         self.pending.extend(events);
