@@ -4,6 +4,8 @@ pub mod domain;
 pub mod identity;
 pub mod profiles;
 pub mod ranges;
+pub mod schedule;
+pub mod wire;
 
 #[cfg(feature = "db")]
 pub mod db;
