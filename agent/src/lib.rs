@@ -6,3 +6,4 @@ pub mod inspect;
 pub mod profiles;
 pub mod read;
 pub mod snmp;
+pub mod spool;

@@ -1,0 +1,183 @@
+//! The durable spool: raw readings wait here, on disk, until the server acknowledges them.
+//! SQLite in WAL mode with full synchronisation: a batch that `push` returned is on disk and
+//! survives a crash or a power cut; sequence numbers are never reused, so the server can
+//! store batches idempotently on (agent, sequence).
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What happens when the spool is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FullPolicy {
+    /// Drop the oldest batches to make room (recent counters matter more than old ones);
+    /// every drop is counted and logged.
+    DropOldest,
+    /// Refuse the new batch: nothing already read is lost, new readings wait for room.
+    RefuseNew,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("the spool is full ({bytes} bytes of {limit}) and refuses new readings")]
+    Full { bytes: u64, limit: u64 },
+    #[error("a batch of {0} bytes is larger than the whole spool")]
+    TooLarge(u64),
+    #[error("spool database: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+/// The outcome of a push.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pushed {
+    pub sequence: u64,
+    /// Batches dropped to make room (DropOldest).
+    pub dropped: u64,
+}
+
+pub struct Spool {
+    conn: Connection,
+    limit: u64,
+    policy: FullPolicy,
+}
+
+impl Spool {
+    pub fn open(path: &Path, limit: u64, policy: FullPolicy) -> Result<Spool, SpoolError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS batches (sequence INTEGER PRIMARY KEY, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0);",
+        )?;
+        Ok(Spool { conn, limit, policy })
+    }
+
+    fn meta(&self, key: &str) -> Result<u64, SpoolError> {
+        let v: i64 = self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?;
+        Ok(u64::try_from(v).unwrap_or(0))
+    }
+
+    /// Batches and bytes waiting.
+    pub fn depth(&self) -> Result<(u64, u64), SpoolError> {
+        let (count, bytes): (i64, Option<i64>) =
+            self.conn.query_row("SELECT count(*), sum(bytes) FROM batches", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((u64::try_from(count).unwrap_or(0), u64::try_from(bytes.unwrap_or(0)).unwrap_or(0)))
+    }
+
+    /// Batches dropped since the spool was created (DropOldest).
+    pub fn dropped(&self) -> Result<u64, SpoolError> {
+        self.meta("dropped")
+    }
+
+    /// Stores a batch durably and gives it the next sequence number.
+    pub fn push(&mut self, payload: &[u8]) -> Result<Pushed, SpoolError> {
+        let size = payload.len() as u64;
+        if size > self.limit {
+            return Err(SpoolError::TooLarge(size));
+        }
+        let tx = self.conn.transaction()?;
+        let mut dropped = 0;
+        loop {
+            let bytes: i64 = tx.query_row("SELECT coalesce(sum(bytes), 0) FROM batches", [], |r| r.get(0))?;
+            let bytes = u64::try_from(bytes).unwrap_or(0);
+            if bytes + size <= self.limit {
+                break;
+            }
+            match self.policy {
+                FullPolicy::RefuseNew => return Err(SpoolError::Full { bytes, limit: self.limit }),
+                FullPolicy::DropOldest => {
+                    let oldest: Option<i64> =
+                        tx.query_row("SELECT min(sequence) FROM batches", [], |r| r.get(0)).optional()?.flatten();
+                    let Some(oldest) = oldest else { break };
+                    tx.execute("DELETE FROM batches WHERE sequence = ?1", [oldest])?;
+                    dropped += 1;
+                }
+            }
+        }
+        let sequence: i64 = tx.query_row("SELECT value FROM meta WHERE key = 'next_sequence'", [], |r| r.get(0))?;
+        tx.execute(
+            "INSERT INTO batches (sequence, payload, bytes) VALUES (?1, ?2, ?3)",
+            params![sequence, payload, i64::try_from(size).unwrap_or(i64::MAX)],
+        )?;
+        tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'next_sequence'", [])?;
+        if dropped > 0 {
+            tx.execute("UPDATE meta SET value = value + ?1 WHERE key = 'dropped'", [dropped])?;
+            tracing::warn!(dropped, "spool full: dropped the oldest readings to keep the newest");
+        }
+        tx.commit()?;
+        Ok(Pushed { sequence: u64::try_from(sequence).unwrap_or(0), dropped })
+    }
+
+    /// The oldest `limit` batches, in order.
+    pub fn pending(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, SpoolError> {
+        let mut statement = self.conn.prepare("SELECT sequence, payload FROM batches ORDER BY sequence LIMIT ?1")?;
+        let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), r.get::<_, Vec<u8>>(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forgets every batch up to and including `sequence` (the server stored them).
+    pub fn ack(&mut self, sequence: u64) -> Result<usize, SpoolError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM batches WHERE sequence <= ?1", [i64::try_from(sequence).unwrap_or(i64::MAX)])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("cartouche-spool-{}-{}.db", std::process::id(), rand_suffix()))
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    }
+
+    #[test]
+    fn batches_survive_a_restart_until_acknowledged() {
+        let path = temp();
+        {
+            let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+            assert_eq!(spool.push(b"one").unwrap().sequence, 1);
+            assert_eq!(spool.push(b"two").unwrap().sequence, 2);
+            assert_eq!(spool.push(b"three").unwrap().sequence, 3);
+        }
+        let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+        assert_eq!(spool.pending(10).unwrap().iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(spool.ack(2).unwrap(), 2);
+        assert_eq!(spool.pending(10).unwrap(), vec![(3, b"three".to_vec())]);
+        // Sequences are never reused, even after everything was acknowledged.
+        spool.ack(3).unwrap();
+        drop(spool);
+        let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+        assert_eq!(spool.push(b"four").unwrap().sequence, 4);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_full_spool_follows_its_policy_and_says_so() {
+        let path = temp();
+        let mut refuse = Spool::open(&path, 10, FullPolicy::RefuseNew).unwrap();
+        refuse.push(b"12345678").unwrap();
+        assert!(matches!(refuse.push(b"abc"), Err(SpoolError::Full { bytes: 8, limit: 10 })));
+        assert!(matches!(refuse.push(&[0; 11]), Err(SpoolError::TooLarge(11))));
+        assert_eq!(refuse.depth().unwrap(), (1, 8));
+        let _ = std::fs::remove_file(&path);
+
+        let path = temp();
+        let mut drop_oldest = Spool::open(&path, 10, FullPolicy::DropOldest).unwrap();
+        drop_oldest.push(b"aaaa").unwrap();
+        drop_oldest.push(b"bbbb").unwrap();
+        let pushed = drop_oldest.push(b"cccc").unwrap();
+        assert_eq!(pushed, Pushed { sequence: 3, dropped: 1 });
+        assert_eq!(drop_oldest.pending(10).unwrap().iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(drop_oldest.dropped().unwrap(), 1);
+        let _ = std::fs::remove_file(&path);
+    }
+}
