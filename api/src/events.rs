@@ -23,6 +23,7 @@ pub const CHANNEL: &str = "cartouche_events";
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Site,
+    Agent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod gateway;
 pub mod graphql;
 mod routes;
 pub mod telemetry;

@@ -33,7 +33,12 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(ctx);
+        .with_state(ctx.clone());
+    let agents = Router::new()
+        .route("/agent/enroll", axum::routing::post(crate::gateway::enroll))
+        .route("/agent/ws", get(crate::gateway::link))
+        .with_state(ctx.state.clone());
+    let router = router.merge(agents);
     let router = match web_dir {
         Some(dir) => router.fallback_service(spa(&dir)),
         None => router.fallback(|| async {

@@ -4,6 +4,7 @@
 //! function with the actor's scope, map the result. The SDL is checked in as
 //! `api/schema.graphql`.
 
+mod agents;
 mod api_tokens;
 mod connection;
 mod loaders;
@@ -30,6 +31,7 @@ pub struct Query(
     sites::SiteQuery,
     users::UserQuery,
     api_tokens::ApiTokenQuery,
+    agents::AgentQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -39,6 +41,7 @@ pub struct Mutation(
     sites::SiteMutation,
     users::UserMutation,
     api_tokens::ApiTokenMutation,
+    agents::AgentMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -81,6 +81,9 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     .map(|c| (c.table_name, c.column_name))
     .collect();
     let mut expected = Vec::new();
+    expected.extend(declared(agents::table, agents::all_columns));
+    expected.extend(declared(enrollment_keys::table, enrollment_keys::all_columns));
+    expected.extend(declared(raw_batches::table, raw_batches::all_columns));
     expected.extend(declared(api_tokens::table, api_tokens::all_columns));
     expected.extend(declared(login_throttle::table, login_throttle::all_columns));
     expected.extend(declared(refresh_tokens::table, refresh_tokens::all_columns));

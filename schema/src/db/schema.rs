@@ -1,6 +1,21 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    agents (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        enrollment_key -> Nullable<Uuid>,
+        name -> Text,
+        credential_hash -> Bytea,
+        version -> Nullable<Text>,
+        enrolled_at -> Timestamptz,
+        last_seen_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -16,11 +31,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    enrollment_keys (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        name -> Text,
+        key_hash -> Bytea,
+        expires_at -> Timestamptz,
+        uses_left -> Nullable<Int4>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     login_throttle (email_key) {
         email_key -> Text,
         failures -> Int4,
         window_start -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    raw_batches (agent_id, sequence) {
+        agent_id -> Uuid,
+        sequence -> Int8,
+        tenant_id -> Uuid,
+        received_at -> Timestamptz,
+        readings -> Jsonb,
     }
 }
 
@@ -86,8 +126,16 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(agents -> enrollment_keys (enrollment_key));
+diesel::joinable!(agents -> sites (site_id));
+diesel::joinable!(agents -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> users (created_by));
+diesel::joinable!(enrollment_keys -> sites (site_id));
+diesel::joinable!(enrollment_keys -> tenants (tenant_id));
+diesel::joinable!(enrollment_keys -> users (created_by));
+diesel::joinable!(raw_batches -> agents (agent_id));
+diesel::joinable!(raw_batches -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(refresh_tokens -> tenants (tenant_id));
 diesel::joinable!(sessions -> tenants (tenant_id));
@@ -96,8 +144,11 @@ diesel::joinable!(sites -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    agents,
     api_tokens,
+    enrollment_keys,
     login_throttle,
+    raw_batches,
     refresh_tokens,
     sessions,
     sites,

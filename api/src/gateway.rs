@@ -1,0 +1,179 @@
+//! The agents' side of the api: enrollment (`POST /agent/enroll`) and the link
+//! (`GET /agent/ws`, a websocket of `schema::wire` messages). A batch of readings is stored
+//! before it is acknowledged, idempotently on (agent, sequence); a revoked agent's link is cut
+//! as soon as the revocation event reaches this replica.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cartouche_schema::db::agents::{Agent, EnrollError};
+use cartouche_schema::wire::{AgentConfig, AgentMessage, OLDEST_SUPPORTED, PROTOCOL_VERSION, ServerMessage};
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::auth::tokens;
+use crate::events::{ChangeKind, Entity};
+
+pub const CREDENTIAL_PREFIX: &str = "cag_";
+
+#[derive(Deserialize)]
+pub struct EnrollRequest {
+    pub key: String,
+    /// A name for the agent (its host name, usually).
+    pub name: String,
+    pub version: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub agent_id: String,
+    pub credential: String,
+}
+
+fn refuse(status: StatusCode, reason: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": reason }))).into_response()
+}
+
+pub async fn enroll(State(state): State<AppState>, Json(request): Json<EnrollRequest>) -> Response {
+    let name = request.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "name: 1 to 200 characters");
+    }
+    let Ok(mut conn) = state.pool.get().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "the server cannot reach its database; retry later");
+    };
+    let (credential, credential_hash) = tokens::new_secret(CREDENTIAL_PREFIX);
+    let key_hash = tokens::hash_secret(request.key.trim());
+    match Agent::enroll(&mut conn, &key_hash, name, request.version.as_deref(), &credential_hash, Utc::now()).await {
+        Ok(Ok(agent)) => {
+            tracing::info!(agent.id = %agent.id, tenant.id = %agent.tenant_id, "agent enrolled");
+            Json(EnrollResponse { agent_id: agent.id.to_string(), credential: credential.expose_secret().to_owned() })
+                .into_response()
+        }
+        Ok(Err(EnrollError::Exhausted)) => refuse(StatusCode::GONE, "this enrollment key has been used up"),
+        Ok(Err(why)) => {
+            tracing::info!(?why, "enrollment refused");
+            refuse(StatusCode::UNAUTHORIZED, "unknown, expired or revoked enrollment key")
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "enrollment failed");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+pub async fn link(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(move |socket| serve(state, socket))
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+    match serde_json::to_string(message) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn hello(socket: &mut WebSocket) -> Option<AgentMessage> {
+    let first = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()??.ok()?;
+    match first {
+        Message::Text(text) => serde_json::from_str(&text).ok(),
+        _ => None,
+    }
+}
+
+async fn serve(state: AppState, mut socket: WebSocket) {
+    let Some(AgentMessage::Hello { protocol, agent_id, credential, agent_version, .. }) = hello(&mut socket).await
+    else {
+        send(&mut socket, &ServerMessage::Refused { reason: "expected a hello message first".into() }).await;
+        return;
+    };
+    if protocol < OLDEST_SUPPORTED {
+        let reason =
+            format!("protocol {protocol} is too old; this server speaks {OLDEST_SUPPORTED} to {PROTOCOL_VERSION}");
+        send(&mut socket, &ServerMessage::Refused { reason }).await;
+        return;
+    }
+    let agent = match state.pool.get().await {
+        Ok(mut conn) => Agent::find_by_credential(&mut conn, &tokens::hash_secret(&credential)).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(agent) = agent.filter(|a| a.id.to_string() == agent_id && a.revoked_at.is_none()) else {
+        tracing::info!(agent.id = %agent_id, "agent link refused");
+        send(&mut socket, &ServerMessage::Refused { reason: "unknown or revoked agent".into() }).await;
+        return;
+    };
+    if let Ok(mut conn) = state.pool.get().await {
+        let _ = Agent::seen(&mut conn, agent.id, &agent_version).await;
+    }
+    let spoken = protocol.min(PROTOCOL_VERSION);
+    if !send(&mut socket, &ServerMessage::Welcome { protocol: spoken }).await
+        || !send(&mut socket, &ServerMessage::Config(AgentConfig::default())).await
+    {
+        return;
+    }
+    tracing::info!(agent.id = %agent.id, version = %agent_version, "agent connected");
+    let mut revocations = std::pin::pin!(state.events.subscribe());
+    loop {
+        tokio::select! {
+            event = revocations.next() => {
+                match event {
+                    Some(e) if e.entity == Entity::Agent && e.kind == ChangeKind::Deleted && e.id == agent.id => {
+                        send(&mut socket, &ServerMessage::Refused { reason: "this agent was revoked".into() }).await;
+                        let _ = socket.close().await;
+                        tracing::info!(agent.id = %agent.id, "link cut: agent revoked");
+                        return;
+                    }
+                    Some(_) => continue,
+                    None => return,
+                }
+            }
+            incoming = socket.next() => {
+                let Some(Ok(message)) = incoming else { return };
+                let Message::Text(text) = message else { continue };
+                let reply = match serde_json::from_str::<AgentMessage>(&text) {
+                    Ok(AgentMessage::Readings { sequence, readings }) => store(&state, &agent, sequence, &readings).await,
+                    Ok(AgentMessage::Heartbeat { .. }) => Some(ServerMessage::Heartbeat { at: Utc::now() }),
+                    Ok(AgentMessage::CycleReport(report)) => {
+                        tracing::info!(agent.id = %agent.id, ?report, "cycle report");
+                        None
+                    }
+                    Ok(AgentMessage::Hello { .. }) => None,
+                    Err(err) => {
+                        // Nonsense from an agent is logged and dropped; the link stays.
+                        tracing::warn!(agent.id = %agent.id, error = %err, "unreadable message from an agent");
+                        None
+                    }
+                };
+                if let Some(reply) = reply && !send(&mut socket, &reply).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Stores a batch and acknowledges it; an error leaves it unacknowledged (the agent resends).
+async fn store(
+    state: &AppState,
+    agent: &Agent,
+    sequence: u64,
+    readings: &[cartouche_schema::wire::RawReading],
+) -> Option<ServerMessage> {
+    let Ok(sequence_db) = i64::try_from(sequence) else { return None };
+    let payload = serde_json::to_value(readings).ok()?;
+    let mut conn = state.pool.get().await.ok()?;
+    match Agent::store_batch(&mut conn, agent, sequence_db, &payload).await {
+        Ok(_) => Some(ServerMessage::Ack { sequence }),
+        Err(err) => {
+            tracing::error!(agent.id = %agent.id, sequence, error = %err, "could not store readings; not acknowledged");
+            None
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Enrollment and the agent link: a key exchanged for an identity, readings stored exactly
+//! once before they are acknowledged, and a revoked agent cut off.
+
+use std::time::Duration;
+
+use cartouche_e2e::app::TestApp;
+use cartouche_schema::domain::Role;
+use cartouche_schema::wire::{AgentMessage, Cycle, PROTOCOL_VERSION, RawReading, ServerMessage};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn enroll(app: &TestApp, key: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/agent/enroll", app.base_url))
+        .json(&json!({ "key": key, "name": "pc-accueil", "version": "0.1.0" }))
+        .send()
+        .await
+        .unwrap()
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, agent_id: &str, credential: &str) -> (Socket, ServerMessage) {
+    let url = format!("{}/agent/ws", app.base_url.replacen("http://", "ws://", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let hello = AgentMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        agent_id: agent_id.to_owned(),
+        credential: credential.to_owned(),
+        agent_version: "0.1.0".into(),
+        capabilities: vec![],
+    };
+    socket.send(Message::text(serde_json::to_string(&hello).unwrap())).await.unwrap();
+    let first = next(&mut socket).await.expect("an answer to hello");
+    (socket, first)
+}
+
+async fn next(socket: &mut Socket) -> Option<ServerMessage> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()??.ok()?;
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).ok();
+        }
+        if let Message::Close(_) = frame {
+            return None;
+        }
+    }
+}
+
+fn reading(n: u32) -> RawReading {
+    RawReading {
+        address: format!("10.0.0.{n}"),
+        read_at: chrono::Utc::now(),
+        cycle: Cycle::Counters,
+        snmprec: "1.3.6.1.2.1.43.10.2.1.4.1.1|65|1000\n".into(),
+        pages: Default::default(),
+        notes: vec![],
+        engine_id: None,
+        npap: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_enrolls_uploads_exactly_once_and_is_cut_off_when_revoked() {
+    let app = TestApp::start().await.unwrap();
+    let tenant = app.tenant("Acme", None).await.unwrap();
+    app.user(tenant.id, "admin@acme.test", Role::Admin, PASSWORD).await.unwrap();
+    let admin = app.signed_in("admin@acme.test", PASSWORD).await.unwrap();
+    let created = admin
+        .data(
+            "mutation { createEnrollmentKey(input: { name: \"Acme HQ\", uses: 1, expiresInHours: 24 }) { secret key { usesLeft } } }",
+            json!({}),
+            "createEnrollmentKey",
+        )
+        .await
+        .unwrap();
+    let key = created["secret"].as_str().unwrap();
+
+    assert_eq!(enroll(&app, "cek_not-a-key").await.status(), 401);
+    let enrolled: serde_json::Value = enroll(&app, key).await.json().await.unwrap();
+    let agent_id = enrolled["agent_id"].as_str().unwrap().to_owned();
+    let credential = enrolled["credential"].as_str().unwrap().to_owned();
+    assert_eq!(enroll(&app, key).await.status(), 410, "one use only");
+
+    let (_, refused) = connect(&app, &agent_id, "cag_wrong").await;
+    assert!(matches!(refused, ServerMessage::Refused { .. }), "{refused:?}");
+
+    let (mut socket, welcome) = connect(&app, &agent_id, &credential).await;
+    assert_eq!(welcome, ServerMessage::Welcome { protocol: PROTOCOL_VERSION });
+    assert!(matches!(next(&mut socket).await, Some(ServerMessage::Config(_))));
+    for sequence in [1u64, 2, 1, 3] {
+        let batch = AgentMessage::Readings { sequence, readings: vec![reading(u32::try_from(sequence).unwrap())] };
+        socket.send(Message::text(serde_json::to_string(&batch).unwrap())).await.unwrap();
+        assert_eq!(next(&mut socket).await, Some(ServerMessage::Ack { sequence }));
+    }
+    let mut conn = app.db.conn().await.unwrap();
+    let stored =
+        cartouche_schema::db::agents::Agent::stored_sequences(&mut conn, agent_id.parse().unwrap()).await.unwrap();
+    assert_eq!(stored, vec![1, 2, 3], "a resent batch is stored once");
+
+    let agents = admin.data("{ agents { nodes { id name lastSeenAt } } }", json!({}), "agents").await.unwrap();
+    assert_eq!(agents["nodes"][0]["name"], "pc-accueil");
+    assert!(!agents["nodes"][0]["lastSeenAt"].is_null());
+
+    admin
+        .data("mutation($id: ID!) { revokeAgent(id: $id) { revokedAt } }", json!({ "id": agent_id }), "revokeAgent")
+        .await
+        .unwrap();
+    let cut = next(&mut socket).await;
+    assert!(matches!(cut, Some(ServerMessage::Refused { .. }) | None), "the link is cut: {cut:?}");
+    let (_, again) = connect(&app, &agent_id, &credential).await;
+    assert!(matches!(again, ServerMessage::Refused { .. }), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_and_keys_stay_inside_their_tenant() {
+    let app = TestApp::start().await.unwrap();
+    let acme = app.tenant("Acme", None).await.unwrap();
+    let globex = app.tenant("Globex", None).await.unwrap();
+    app.user(acme.id, "admin@acme.test", Role::Admin, PASSWORD).await.unwrap();
+    app.user(globex.id, "admin@globex.test", Role::Admin, PASSWORD).await.unwrap();
+    app.user(acme.id, "viewer@acme.test", Role::Viewer, PASSWORD).await.unwrap();
+    let acme_admin = app.signed_in("admin@acme.test", PASSWORD).await.unwrap();
+    let globex_admin = app.signed_in("admin@globex.test", PASSWORD).await.unwrap();
+    let viewer = app.signed_in("viewer@acme.test", PASSWORD).await.unwrap();
+    let key = acme_admin
+        .data("mutation { createEnrollmentKey(input: { name: \"K\" }) { secret } }", json!({}), "createEnrollmentKey")
+        .await
+        .unwrap();
+    let enrolled: serde_json::Value = enroll(&app, key["secret"].as_str().unwrap()).await.json().await.unwrap();
+    let agent_id = enrolled["agent_id"].as_str().unwrap();
+
+    let r = globex_admin
+        .run("mutation($id: ID!) { revokeAgent(id: $id) { id } }", json!({ "id": agent_id }))
+        .await
+        .unwrap();
+    assert_eq!(r.error_code(), Some("NOT_FOUND"));
+    let list = globex_admin
+        .data("{ agents { nodes { id } } enrollmentKeys { nodes { id } } }", json!({}), "agents")
+        .await
+        .unwrap();
+    assert_eq!(list["nodes"], json!([]));
+    let r = viewer.run("mutation { createEnrollmentKey(input: { name: \"V\" }) { secret } }", json!({})).await.unwrap();
+    assert_eq!(r.error_code(), Some("FORBIDDEN"));
+    let r = acme_admin
+        .run("mutation { createEnrollmentKey(input: { name: \"K\", expiresInHours: 0 }) { secret } }", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.error_field(), Some("expiresInHours"));
+}

@@ -1,0 +1,248 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::page::{self, PageRequest, after_keyset, lower};
+use super::schema::{agents, enrollment_keys, raw_batches};
+use super::scope::Scope;
+
+/// A key an admin hands to whoever installs an agent.
+#[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
+#[diesel(table_name = enrollment_keys)]
+pub struct EnrollmentKey {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub name: String,
+    #[diesel(deserialize_as = Vec<u8>)]
+    pub key_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+    pub uses_left: Option<i32>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Insertable, Debug)]
+#[diesel(table_name = enrollment_keys)]
+pub struct NewEnrollmentKey<'a> {
+    pub tenant_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub name: &'a str,
+    pub key_hash: &'a [u8],
+    pub expires_at: DateTime<Utc>,
+    pub uses_left: Option<i32>,
+    pub created_by: Option<Uuid>,
+}
+
+/// An enrolled agent.
+#[derive(Queryable, Selectable, Identifiable, Clone, Debug)]
+#[diesel(table_name = agents)]
+pub struct Agent {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub enrollment_key: Option<Uuid>,
+    pub name: String,
+    #[diesel(deserialize_as = Vec<u8>)]
+    pub credential_hash: Vec<u8>,
+    pub version: Option<String>,
+    pub enrolled_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Why an enrollment was refused (the same answer goes to the agent for all of them but
+/// `Exhausted`, so that keys cannot be probed).
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnrollError {
+    Unknown,
+    Expired,
+    Revoked,
+    Exhausted,
+}
+
+impl EnrollmentKey {
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        scope: &Scope,
+        new: NewEnrollmentKey<'_>,
+    ) -> QueryResult<EnrollmentKey> {
+        scope.require(new.tenant_id)?;
+        diesel::insert_into(enrollment_keys::table)
+            .values(new)
+            .returning(EnrollmentKey::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        scope: &Scope,
+        request: &PageRequest,
+    ) -> QueryResult<(Vec<EnrollmentKey>, bool)> {
+        let query = enrollment_keys::table
+            .filter(enrollment_keys::tenant_id.eq_any(scope.tenant_ids()))
+            .select(EnrollmentKey::as_select())
+            .order_by((lower(enrollment_keys::name), enrollment_keys::id))
+            .limit(request.limit())
+            .into_boxed();
+        let query = after_keyset!(query, enrollment_keys::name, enrollment_keys::id, &request.after);
+        Ok(page::finish(query.load(conn).await?, request))
+    }
+
+    pub async fn revoke(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<EnrollmentKey> {
+        diesel::update(enrollment_keys::table.find(id).filter(enrollment_keys::tenant_id.eq_any(scope.tenant_ids())))
+            .set(enrollment_keys::revoked_at.eq(diesel::dsl::now))
+            .returning(EnrollmentKey::as_returning())
+            .get_result(conn)
+            .await
+    }
+}
+
+impl Agent {
+    /// Exchanges a key for a new agent (in one transaction: the key row is locked, so a key
+    /// with one use left enrolls one agent, however many try at once).
+    pub async fn enroll(
+        conn: &mut AsyncPgConnection,
+        key_hash: &[u8],
+        name: &str,
+        version: Option<&str>,
+        credential_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> QueryResult<Result<Agent, EnrollError>> {
+        conn.transaction(async |conn| {
+            let key: Option<EnrollmentKey> = enrollment_keys::table
+                .filter(enrollment_keys::key_hash.eq(key_hash))
+                .select(EnrollmentKey::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?;
+            let Some(key) = key else { return Ok(Err(EnrollError::Unknown)) };
+            if key.revoked_at.is_some() {
+                return Ok(Err(EnrollError::Revoked));
+            }
+            if key.expires_at <= now {
+                return Ok(Err(EnrollError::Expired));
+            }
+            if key.uses_left == Some(0) {
+                return Ok(Err(EnrollError::Exhausted));
+            }
+            if key.uses_left.is_some() {
+                diesel::update(enrollment_keys::table.find(key.id))
+                    .set(enrollment_keys::uses_left.eq(enrollment_keys::uses_left - 1))
+                    .execute(conn)
+                    .await?;
+            }
+            let agent = diesel::insert_into(agents::table)
+                .values((
+                    agents::tenant_id.eq(key.tenant_id),
+                    agents::site_id.eq(key.site_id),
+                    agents::enrollment_key.eq(key.id),
+                    agents::name.eq(name),
+                    agents::credential_hash.eq(credential_hash),
+                    agents::version.eq(version),
+                ))
+                .returning(Agent::as_returning())
+                .get_result(conn)
+                .await?;
+            Ok::<_, diesel::result::Error>(Ok(agent))
+        })
+        .await
+    }
+
+    /// The agent presenting this credential (unscoped: it establishes who is calling).
+    pub async fn find_by_credential(
+        conn: &mut AsyncPgConnection,
+        credential_hash: &[u8],
+    ) -> QueryResult<Option<Agent>> {
+        agents::table
+            .filter(agents::credential_hash.eq(credential_hash))
+            .select(Agent::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn find_for_gateway(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Agent>> {
+        agents::table.find(id).select(Agent::as_select()).first(conn).await.optional()
+    }
+
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        scope: &Scope,
+        request: &PageRequest,
+    ) -> QueryResult<(Vec<Agent>, bool)> {
+        let query = agents::table
+            .filter(agents::tenant_id.eq_any(scope.tenant_ids()))
+            .select(Agent::as_select())
+            .order_by((lower(agents::name), agents::id))
+            .limit(request.limit())
+            .into_boxed();
+        let query = after_keyset!(query, agents::name, agents::id, &request.after);
+        Ok(page::finish(query.load(conn).await?, request))
+    }
+
+    pub async fn find(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<Agent> {
+        agents::table
+            .find(id)
+            .filter(agents::tenant_id.eq_any(scope.tenant_ids()))
+            .select(Agent::as_select())
+            .first(conn)
+            .await
+    }
+
+    pub async fn revoke(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<Agent> {
+        let agent = Self::find(conn, scope, id).await?;
+        if agent.revoked_at.is_some() {
+            return Ok(agent);
+        }
+        diesel::update(agents::table.find(id))
+            .set(agents::revoked_at.eq(diesel::dsl::now))
+            .returning(Agent::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn seen(conn: &mut AsyncPgConnection, id: Uuid, version: &str) -> QueryResult<()> {
+        diesel::update(agents::table.find(id))
+            .set((agents::last_seen_at.eq(diesel::dsl::now), agents::version.eq(version)))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    /// Stores a batch of raw readings; a batch already stored (a resend) is left as it is.
+    /// Returns true when the batch is new.
+    pub async fn store_batch(
+        conn: &mut AsyncPgConnection,
+        agent: &Agent,
+        sequence: i64,
+        readings: &serde_json::Value,
+    ) -> QueryResult<bool> {
+        let inserted = diesel::insert_into(raw_batches::table)
+            .values((
+                raw_batches::agent_id.eq(agent.id),
+                raw_batches::sequence.eq(sequence),
+                raw_batches::tenant_id.eq(agent.tenant_id),
+                raw_batches::readings.eq(readings),
+            ))
+            .on_conflict((raw_batches::agent_id, raw_batches::sequence))
+            .do_nothing()
+            .execute(conn)
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    /// Sequences stored for an agent (tests and audits).
+    pub async fn stored_sequences(conn: &mut AsyncPgConnection, agent_id: Uuid) -> QueryResult<Vec<i64>> {
+        raw_batches::table
+            .filter(raw_batches::agent_id.eq(agent_id))
+            .select(raw_batches::sequence)
+            .order_by(raw_batches::sequence)
+            .load(conn)
+            .await
+    }
+}
