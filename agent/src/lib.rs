@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod http;
 pub mod inspect;
+pub mod link;
 pub mod profiles;
 pub mod read;
 pub mod snmp;

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use cartouche_agent::discovery::{self, SweepConfig};
 use cartouche_agent::read::ReadOptions;
 use cartouche_agent::snmp::{AuthProtocol, Credential, EngineConfig, Privacy, Session, Target, V3Credential};
-use cartouche_agent::{inspect, profiles, read};
+use cartouche_agent::{inspect, link, profiles, read};
 use cartouche_schema::ranges::Range;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
@@ -64,7 +64,34 @@ enum Command {
         #[command(flatten)]
         snmp: SnmpArgs,
     },
+    /// Join a Cartouche server with an enrollment key (created in the console, Agents page).
+    ///
+    /// The identity the server gives back is saved, readable by its owner only, in --config.
+    Enroll {
+        /// The server's address: https://cartouche.example.com or http://10.0.0.5:8080.
+        #[arg(long)]
+        server: String,
+        /// The enrollment key. Prefer --key-file or CARTOUCHE_ENROLLMENT_KEY: a command line
+        /// is visible to other users of the machine.
+        #[arg(long, env = "CARTOUCHE_ENROLLMENT_KEY", hide_env_values = true)]
+        key: Option<String>,
+        /// Read the enrollment key from this file (first line).
+        #[arg(long, value_name = "FILE", conflicts_with = "key")]
+        key_file: Option<PathBuf>,
+        /// The agent's name in the console (default: this machine's host name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to save the agent's identity.
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_ENROLLMENT)]
+        config: PathBuf,
+        /// Replace an existing enrollment (the old identity stops working once revoked).
+        #[arg(long)]
+        force: bool,
+    },
 }
+
+/// Where an enrolled agent keeps its identity unless told otherwise.
+const DEFAULT_ENROLLMENT: &str = "/var/lib/cartouche-agent/agent.json";
 
 #[derive(Args)]
 struct SnmpArgs {
@@ -234,9 +261,45 @@ async fn addresses(ranges: &[String]) -> anyhow::Result<Vec<std::net::Ipv4Addr>>
     Ok(out)
 }
 
+/// This machine's host name, for the console (`/etc/hostname`, else the kernel's).
+fn host_name() -> String {
+    ["/etc/hostname", "/proc/sys/kernel/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "cartouche-agent".to_owned())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Enroll { server, key, key_file, name, config, force } => {
+            if config.exists() && !force {
+                anyhow::bail!(
+                    "{} already holds an enrollment; pass --force to replace it (and revoke the old agent in the console)",
+                    config.display()
+                );
+            }
+            let key = match (key, key_file) {
+                (Some(key), _) => key,
+                (None, Some(file)) => std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading the enrollment key from {}", file.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                (None, None) => anyhow::bail!("no enrollment key: give --key-file FILE or CARTOUCHE_ENROLLMENT_KEY"),
+            };
+            if let Some(parent) = config.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
+            let name = name.unwrap_or_else(host_name);
+            let enrollment = link::enroll(&server, &key, &name).await?;
+            enrollment.save(&config)?;
+            eprintln!("enrolled as {:?} (agent {}); identity saved in {}", name, enrollment.agent_id, config.display());
+            Ok(())
+        }
         Command::Inspect { address, walk, json, profiles: dir, snmp } => {
             let set = profiles::load(dir.as_deref())?;
             let snapshot = match (walk, address) {

@@ -112,10 +112,19 @@ impl Spool {
 
     /// The oldest `limit` batches, in order.
     pub fn pending(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, SpoolError> {
-        let mut statement = self.conn.prepare("SELECT sequence, payload FROM batches ORDER BY sequence LIMIT ?1")?;
-        let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            Ok((u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), r.get::<_, Vec<u8>>(1)?))
-        })?;
+        self.pending_after(0, limit)
+    }
+
+    /// The oldest `limit` batches numbered after `sequence`, in order (what a link has not
+    /// sent yet on its current connection).
+    pub fn pending_after(&self, sequence: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, SpoolError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT sequence, payload FROM batches WHERE sequence > ?1 ORDER BY sequence LIMIT ?2")?;
+        let rows = statement.query_map(
+            params![i64::try_from(sequence).unwrap_or(i64::MAX), i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| Ok((u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), r.get::<_, Vec<u8>>(1)?)),
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

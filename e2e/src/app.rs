@@ -141,6 +141,24 @@ impl TestApp {
         let token = payload["accessToken"].as_str().context("no access token")?;
         Ok(self.client(token))
     }
+
+    /// A tenant with a signed-in admin (`admin@<slug>.test`, password `correct horse battery`)
+    /// who has created a one-use enrollment key: the start of every agent story.
+    pub async fn tenant_with_enrollment_key(&self, name: &str) -> anyhow::Result<(Tenant, GraphqlClient, String)> {
+        let tenant = self.tenant(name, None).await?;
+        let email = format!("admin@{}.test", name.to_lowercase().replace(' ', "-"));
+        self.user(tenant.id, &email, Role::Admin, "correct horse battery").await?;
+        let admin = self.signed_in(&email, "correct horse battery").await?;
+        let created = admin
+            .data(
+                "mutation($name: String!) { createEnrollmentKey(input: { name: $name, uses: 1, expiresInHours: 24 }) { secret } }",
+                json!({ "name": format!("{name} HQ") }),
+                "createEnrollmentKey",
+            )
+            .await?;
+        let key = created["secret"].as_str().context("no enrollment key secret")?.to_owned();
+        Ok((tenant, admin, key))
+    }
 }
 
 impl Drop for TestApp {

@@ -66,18 +66,8 @@ fn reading(n: u32) -> RawReading {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_agent_enrolls_uploads_exactly_once_and_is_cut_off_when_revoked() {
     let app = TestApp::start().await.unwrap();
-    let tenant = app.tenant("Acme", None).await.unwrap();
-    app.user(tenant.id, "admin@acme.test", Role::Admin, PASSWORD).await.unwrap();
-    let admin = app.signed_in("admin@acme.test", PASSWORD).await.unwrap();
-    let created = admin
-        .data(
-            "mutation { createEnrollmentKey(input: { name: \"Acme HQ\", uses: 1, expiresInHours: 24 }) { secret key { usesLeft } } }",
-            json!({}),
-            "createEnrollmentKey",
-        )
-        .await
-        .unwrap();
-    let key = created["secret"].as_str().unwrap();
+    let (_, admin, key) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let key = key.as_str();
 
     assert_eq!(enroll(&app, "cek_not-a-key").await.status(), 401);
     let enrolled: serde_json::Value = enroll(&app, key).await.json().await.unwrap();

@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod health;
 mod jobs;
+mod link;
 mod migrations;
 mod pagination;
 mod snmpv3;

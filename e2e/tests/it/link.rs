@@ -1,0 +1,176 @@
+//! The agent's own link against the real server: enrollment saved privately, readings from
+//! the durable spool uploaded and forgotten only once stored, and an outage in the middle
+//! (the network between agent and server cut, then restored) that loses and duplicates
+//! nothing.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cartouche_agent::link::{self, Enrollment, LinkHandles, LinkOptions};
+use cartouche_agent::spool::{FullPolicy, Spool};
+use cartouche_e2e::app::TestApp;
+use cartouche_schema::db::agents::Agent;
+use cartouche_schema::wire::{Cycle, RawReading};
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
+
+/// A TCP relay on loopback standing for the network between agent and server; `cut` closes
+/// every connection and refuses new ones until `restore`.
+struct Relay {
+    address: SocketAddr,
+    up: watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(upstream: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (up, _) = watch::channel(true);
+        let state = up.clone();
+        tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if !*state.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let mut down = state.subscribe();
+                connections.spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Relay { address, up }
+    }
+
+    fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+fn batch(n: u32) -> Vec<u8> {
+    let reading = RawReading {
+        address: format!("10.0.0.{n}"),
+        read_at: chrono::Utc::now(),
+        cycle: Cycle::Counters,
+        snmprec: format!("1.3.6.1.2.1.43.10.2.1.4.1.1|65|{}\n", 1000 + n),
+        pages: Default::default(),
+        notes: vec![],
+        engine_id: None,
+        npap: None,
+    };
+    serde_json::to_vec(&vec![reading]).unwrap()
+}
+
+async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agent_uploads_its_spool_and_survives_an_outage_without_loss_or_duplicates() {
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, key) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let key = key.as_str();
+
+    let upstream: SocketAddr = app.base_url.trim_start_matches("http://").parse().unwrap();
+    let relay = Relay::start(upstream).await;
+    let server = format!("http://{}", relay.address);
+
+    let refused = link::enroll(&server, "cek_wrong", "pc-accueil").await.unwrap_err().to_string();
+    assert!(refused.contains("unknown, expired or revoked enrollment key"), "{refused}");
+    let dir = tempdir();
+    let enrollment_path = dir.join("agent.json");
+    link::enroll(&server, key, "pc-accueil").await.unwrap().save(&enrollment_path).unwrap();
+    let enrollment = Enrollment::load(&enrollment_path).unwrap();
+    let agent_id: uuid::Uuid = enrollment.agent_id.parse().unwrap();
+
+    // Three batches read while the agent had no link yet.
+    let spool = Arc::new(Mutex::new(Spool::open(&dir.join("spool.db"), 10 << 20, FullPolicy::RefuseNew).unwrap()));
+    for n in 1..=3 {
+        spool.lock().unwrap().push(&batch(n)).unwrap();
+    }
+    let (config, mut config_rx) = watch::channel(None);
+    let (connected, mut connected_rx) = watch::channel(false);
+    let (run_now, _run_now_rx) = mpsc::unbounded_channel();
+    let pushed = Arc::new(Notify::new());
+    let handles = LinkHandles { spool: spool.clone(), pushed: pushed.clone(), config, connected, run_now };
+    let (_reports_tx, reports) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let options = LinkOptions {
+        heartbeat: Duration::from_millis(300),
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(800),
+        ..LinkOptions::default()
+    };
+    let running = tokio::spawn(async move { link::run(&enrollment, vec![], handles, reports, options, stop_rx).await });
+
+    connected_rx.wait_for(|up| *up).await.unwrap();
+    config_rx.wait_for(Option::is_some).await.unwrap();
+    let stored = async || {
+        let mut conn = app.db.conn().await.unwrap();
+        Agent::stored_sequences(&mut conn, agent_id).await.unwrap()
+    };
+    eventually("the first three batches stored and the spool emptied", async || {
+        stored().await == vec![1, 2, 3] && spool.lock().unwrap().depth().unwrap().0 == 0
+    })
+    .await;
+
+    // The network goes away; the agent keeps reading into its spool.
+    relay.cut();
+    connected_rx.wait_for(|up| !*up).await.unwrap();
+    for n in 4..=9 {
+        spool.lock().unwrap().push(&batch(n)).unwrap();
+        pushed.notify_one();
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(stored().await, vec![1, 2, 3], "nothing arrives during the outage");
+    assert_eq!(spool.lock().unwrap().depth().unwrap().0, 6, "and nothing is lost: six batches wait");
+
+    // Back: everything waiting arrives once, in order, and is forgotten by the agent.
+    relay.restore();
+    eventually("the waiting batches stored after the outage", async || {
+        stored().await == (1..=9).collect::<Vec<i64>>() && spool.lock().unwrap().depth().unwrap().0 == 0
+    })
+    .await;
+    // A batch pushed while connected goes straight up.
+    spool.lock().unwrap().push(&batch(10)).unwrap();
+    pushed.notify_one();
+    eventually("a live batch stored", async || stored().await.len() == 10).await;
+
+    // Revoked: the link ends with an error that says so, and does not retry forever.
+    admin
+        .data(
+            "mutation($id: ID!) { revokeAgent(id: $id) { revokedAt } }",
+            json!({ "id": agent_id.to_string() }),
+            "revokeAgent",
+        )
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(30), running).await.expect("the link stops").unwrap();
+    let err = ended.unwrap_err().to_string();
+    assert!(err.contains("revoked"), "{err}");
+    drop(stop);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cartouche-link-e2e-{}-{}", std::process::id(), rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
