@@ -6,5 +6,6 @@ pub mod inspect;
 pub mod link;
 pub mod profiles;
 pub mod read;
+pub mod scheduler;
 pub mod snmp;
 pub mod spool;

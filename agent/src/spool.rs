@@ -49,6 +49,7 @@ impl Spool {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS batches (sequence INTEGER PRIMARY KEY, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS cycle_runs (range_id TEXT NOT NULL, cycle TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (range_id, cycle));
              INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0);",
         )?;
         Ok(Spool { conn, limit, policy })
@@ -128,6 +129,23 @@ impl Spool {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// When each (range, cycle) last ran, as Unix seconds: kept beside the readings so that a
+    /// restarted agent does not run every cycle again at once.
+    pub fn last_runs(&self) -> Result<Vec<(String, String, i64)>, SpoolError> {
+        let mut statement = self.conn.prepare("SELECT range_id, cycle, at FROM cycle_runs")?;
+        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn record_run(&mut self, range_id: &str, cycle: &str, at: i64) -> Result<(), SpoolError> {
+        self.conn.execute(
+            "INSERT INTO cycle_runs (range_id, cycle, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (range_id, cycle) DO UPDATE SET at = excluded.at",
+            params![range_id, cycle, at],
+        )?;
+        Ok(())
+    }
+
     /// Forgets every batch up to and including `sequence` (the server stored them).
     pub fn ack(&mut self, sequence: u64) -> Result<usize, SpoolError> {
         Ok(self
@@ -166,6 +184,22 @@ mod tests {
         drop(spool);
         let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
         assert_eq!(spool.push(b"four").unwrap().sequence, 4);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn last_cycle_runs_are_kept_across_a_restart() {
+        let path = temp();
+        {
+            let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+            spool.record_run("hq", "counters", 100).unwrap();
+            spool.record_run("hq", "counters", 200).unwrap();
+            spool.record_run("branch", "discovery", 50).unwrap();
+        }
+        let spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+        let mut runs = spool.last_runs().unwrap();
+        runs.sort();
+        assert_eq!(runs, vec![("branch".into(), "discovery".into(), 50), ("hq".into(), "counters".into(), 200)]);
         let _ = std::fs::remove_file(&path);
     }
 

@@ -131,6 +131,41 @@ impl Walk {
         }
         Ok(walk)
     }
+
+    /// Writes the varbinds as a `.snmprec` recording that `from_snmprec` reads back to the same
+    /// walk: strings and opaque values in hex (`4x`), so no byte is lost to an encoding, a
+    /// newline or a `|` inside a value; missing values as tag 129 (noSuchInstance). Pages are
+    /// not part of the format; they travel beside it.
+    pub fn to_snmprec(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(self.values.len() * 48);
+        for (oid, value) in &self.values {
+            // Writing into a String cannot fail.
+            let _ = match value {
+                Value::Integer(v) => writeln!(out, "{oid}|2|{v}"),
+                Value::OctetString(bytes) => writeln!(out, "{oid}|4x|{}", encode_hex(bytes)),
+                Value::Null => writeln!(out, "{oid}|5|"),
+                Value::ObjectId(v) => writeln!(out, "{oid}|6|{v}"),
+                Value::IpAddress([a, b, c, d]) => writeln!(out, "{oid}|64|{a}.{b}.{c}.{d}"),
+                Value::Counter32(v) => writeln!(out, "{oid}|65|{v}"),
+                Value::Gauge32(v) => writeln!(out, "{oid}|66|{v}"),
+                Value::TimeTicks(v) => writeln!(out, "{oid}|67|{v}"),
+                Value::Opaque(bytes) => writeln!(out, "{oid}|68x|{}", encode_hex(bytes)),
+                Value::Counter64(v) => writeln!(out, "{oid}|70|{v}"),
+                Value::Missing => writeln!(out, "{oid}|129|"),
+            };
+        }
+        out
+    }
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 impl FromIterator<(Oid, Value)> for Walk {
@@ -184,6 +219,48 @@ fn value_of(tag: &str, bytes: Vec<u8>) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_recording_survives_a_round_trip_through_snmprec() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
+        let mut checked = 0;
+        let mut folders = vec![folder.clone()];
+        let mut files = Vec::new();
+        while let Some(dir) = folders.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "snmprec") {
+                    files.push(path);
+                }
+            }
+        }
+        for path in files {
+            let walk = Walk::from_snmprec(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let written = walk.to_snmprec();
+            assert_eq!(Walk::from_snmprec(&written).unwrap(), walk, "{}", path.display());
+            checked += 1;
+        }
+        assert!(checked >= 50, "only {checked} recordings found in {}", folder.display());
+    }
+
+    #[test]
+    fn awkward_values_keep_every_byte() {
+        let mut walk = Walk::new();
+        let oid = |s: &str| s.parse::<Oid>().unwrap();
+        walk.insert(oid("1.3.6.1.2.1.1.1.0"), Value::OctetString(b"a|b\nc\r\n\xe9\0".to_vec()));
+        walk.insert(oid("1.3.6.1.2.1.1.5.0"), Value::OctetString(Vec::new()));
+        walk.insert(oid("1.3.6.1.2.1.1.6.0"), Value::Missing);
+        walk.insert(oid("1.3.6.1.2.1.1.7.0"), Value::Null);
+        walk.insert(oid("1.3.6.1.2.1.1.8.0"), Value::Opaque(vec![0x9f, 0x78, 4, 0x42, 0xf6, 0, 0]));
+        walk.insert(oid("1.3.6.1.2.1.1.9.0"), Value::Counter64(u64::MAX));
+        walk.insert(oid("1.3.6.1.2.1.1.10.0"), Value::Integer(-3));
+        walk.insert(oid("1.3.6.1.2.1.4.20.1.1.10.0.0.5"), Value::IpAddress([10, 0, 0, 5]));
+        let text = walk.to_snmprec();
+        assert_eq!(text.lines().count(), 8, "one line per varbind, whatever the bytes: {text}");
+        assert_eq!(Walk::from_snmprec(&text).unwrap(), walk);
+    }
 
     #[test]
     fn parses_every_tag_and_hex_values() {
