@@ -9,8 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use cartouche_schema::identity::{Fingerprint, recognise};
 use cartouche_schema::profiles::{DeviceSnapshot, Oid, ProfileSet, interpret};
+use cartouche_schema::ranges::Range;
+use cartouche_schema::wire::{Cycle, RawReading};
 use secrecy::ExposeSecret;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
@@ -31,6 +34,9 @@ pub struct SweepConfig {
     pub concurrency: usize,
     /// How each responder is then read (HTTP and NPAP ports included).
     pub read: ReadOptions,
+    /// Keep each printer's raw reading (what a discovery cycle uploads); a technician's scan
+    /// only needs the snapshots.
+    pub keep_raw: bool,
 }
 
 impl Default for SweepConfig {
@@ -42,6 +48,7 @@ impl Default for SweepConfig {
             rate: 2_000,
             concurrency: 64,
             read: ReadOptions::new(20_000, 25),
+            keep_raw: false,
         }
     }
 }
@@ -197,6 +204,8 @@ pub struct Found {
     /// Other addresses the same printer answered on (several interfaces, or a stale DHCP
     /// lease), recognised by serial, then MAC, then engine id.
     pub also_at: Vec<SocketAddr>,
+    /// The raw reading, when the sweep was asked to keep it.
+    pub raw: Option<RawReading>,
 }
 
 fn fingerprint(found: &Found) -> Fingerprint {
@@ -236,6 +245,31 @@ pub struct ScanReport {
     pub read: Duration,
 }
 
+/// Every address of the ranges (as people write them), host names resolved (IPv4 only),
+/// sorted, each once.
+pub async fn resolve(ranges: &[String]) -> anyhow::Result<Vec<Ipv4Addr>> {
+    let mut out = Vec::new();
+    for text in ranges {
+        for range in Range::parse_list(text).with_context(|| format!("range {text:?}"))? {
+            match &range {
+                Range::Host(name) => {
+                    let resolved = tokio::net::lookup_host((name.as_str(), 0))
+                        .await
+                        .with_context(|| format!("cannot resolve {name:?}"))?;
+                    out.extend(resolved.filter_map(|a| match a.ip() {
+                        std::net::IpAddr::V4(v4) => Some(v4),
+                        std::net::IpAddr::V6(_) => None,
+                    }));
+                }
+                Range::Span { .. } => out.extend(range.addresses()),
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Sweeps, then reads every responder with the profiles; keeps the printers.
 pub async fn scan_report(
     addresses: &[Ipv4Addr],
@@ -266,11 +300,21 @@ async fn read_all(
         let target = Target { address: responder.address, credential: credentials[responder.credential].clone() };
         let (engine, profiles, limit, options) =
             (engine.clone(), profiles.clone(), limit.clone(), sweep_config.read.clone());
+        let keep_raw = sweep_config.keep_raw;
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let mut session = Session::new(target.clone(), engine);
             let reading = read_device(&mut session, &profiles, &options).await;
-            (target.address, reading.map(|r| (interpret(&r.walk, &profiles), r.notes, r.engine_id)))
+            (
+                target.address,
+                reading.map(|r| {
+                    let snapshot = interpret(&r.walk, &profiles);
+                    // Only printers' raw readings travel; the others are dropped here.
+                    let raw = (keep_raw && snapshot.is_printer)
+                        .then(|| r.to_raw(target.address.ip(), Cycle::Discovery, chrono::Utc::now()));
+                    (snapshot, r.notes, r.engine_id, raw)
+                }),
+            )
         });
     }
     let mut printers = Vec::new();
@@ -278,8 +322,8 @@ async fn read_all(
     while let Some(done) = tasks.join_next().await {
         let Ok((address, reading)) = done else { continue };
         match reading {
-            Ok((snapshot, notes, engine_id)) if snapshot.is_printer => {
-                printers.push(Found { address, snapshot, notes, engine_id, also_at: Vec::new() });
+            Ok((snapshot, notes, engine_id, raw)) if snapshot.is_printer => {
+                printers.push(Found { address, snapshot, notes, engine_id, also_at: Vec::new(), raw });
             }
             Ok(_) => others += 1,
             Err(err) => {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cycles;
 pub mod discovery;
 pub mod http;
 pub mod inspect;

@@ -9,7 +9,6 @@ use cartouche_agent::discovery::{self, SweepConfig};
 use cartouche_agent::read::ReadOptions;
 use cartouche_agent::snmp::{AuthProtocol, Credential, EngineConfig, Privacy, Session, Target, V3Credential};
 use cartouche_agent::{inspect, link, profiles, read};
-use cartouche_schema::ranges::Range;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
@@ -237,30 +236,6 @@ impl SnmpArgs {
     }
 }
 
-/// Every address of the ranges, host names resolved (IPv4 only).
-async fn addresses(ranges: &[String]) -> anyhow::Result<Vec<std::net::Ipv4Addr>> {
-    let mut out = Vec::new();
-    for text in ranges {
-        for range in Range::parse_list(text).with_context(|| format!("range {text:?}"))? {
-            match &range {
-                Range::Host(name) => {
-                    let resolved = tokio::net::lookup_host((name.as_str(), 0))
-                        .await
-                        .with_context(|| format!("cannot resolve {name:?}"))?;
-                    out.extend(resolved.filter_map(|a| match a.ip() {
-                        std::net::IpAddr::V4(v4) => Some(v4),
-                        std::net::IpAddr::V6(_) => None,
-                    }));
-                }
-                Range::Span { .. } => out.extend(range.addresses()),
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// This machine's host name, for the console (`/etc/hostname`, else the kernel's).
 fn host_name() -> String {
     ["/etc/hostname", "/proc/sys/kernel/hostname"]
@@ -331,7 +306,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Scan { ranges, json, rate, concurrency, profiles: dir, snmp } => {
             let set = std::sync::Arc::new(profiles::load(dir.as_deref())?);
-            let addresses = addresses(&ranges).await?;
+            let addresses = discovery::resolve(&ranges).await?;
             let credentials = snmp.credentials()?;
             let engine = snmp.engine()?;
             let sweep = SweepConfig {
@@ -341,6 +316,7 @@ async fn main() -> anyhow::Result<()> {
                 retries: snmp.retries,
                 rate,
                 concurrency,
+                keep_raw: false,
             };
             let started = std::time::Instant::now();
             let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());

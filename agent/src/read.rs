@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use cartouche_schema::profiles::{Oid, ProfileSet, ReadPlan, Value, Walk, read_plan_for};
+use cartouche_schema::profiles::{CyclePlan, Oid, ProfileSet, ReadPlan, Value, Walk, read_plan_for};
+
+use cartouche_schema::wire::{Cycle, RawReading};
+use chrono::{DateTime, Utc};
 
 use crate::snmp::{self, Snmp, SnmpError};
 
@@ -58,6 +61,28 @@ fn keep(walk: &mut Walk, varbinds: Vec<(Oid, Value)>) {
     }
 }
 
+impl Reading {
+    /// The reading as it travels to the server: the varbinds as `.snmprec` text, pages in
+    /// base64, with the notes of how it went.
+    pub fn to_raw(&self, address: std::net::IpAddr, cycle: Cycle, read_at: DateTime<Utc>) -> RawReading {
+        use base64::Engine as _;
+        RawReading {
+            address: address.to_string(),
+            read_at,
+            cycle,
+            snmprec: self.walk.to_snmprec(),
+            pages: self
+                .walk
+                .pages()
+                .map(|(path, body)| (path.to_owned(), base64::engine::general_purpose::STANDARD.encode(body)))
+                .collect(),
+            notes: self.notes.clone(),
+            engine_id: self.engine_id.clone(),
+            npap: self.npap,
+        }
+    }
+}
+
 /// Carries out `plan` (all three cycles) on a device whose first look is in `walk`.
 pub async fn read_plan(
     snmp: &mut impl Snmp,
@@ -67,9 +92,22 @@ pub async fn read_plan(
     cap: usize,
     reps: u32,
 ) -> Result<(), SnmpError> {
+    read_cycles(snmp, &[&plan.discovery, &plan.counters, &plan.alerts], walk, notes, cap, reps).await
+}
+
+/// Carries out some cycles of a plan: their GETs in one batch (values already in `walk` are
+/// not asked again), then their walks, a root below another walked with it.
+pub async fn read_cycles(
+    snmp: &mut impl Snmp,
+    cycles: &[&CyclePlan],
+    walk: &mut Walk,
+    notes: &mut Vec<String>,
+    cap: usize,
+    reps: u32,
+) -> Result<(), SnmpError> {
     let mut gets: Vec<Oid> = Vec::new();
     let mut roots: Vec<Oid> = Vec::new();
-    for cycle in [&plan.discovery, &plan.counters, &plan.alerts] {
+    for cycle in cycles {
         gets.extend(cycle.get.iter().filter(|o| walk.get(o).is_none()).cloned());
         roots.extend(cycle.walk.iter().cloned());
     }
@@ -77,10 +115,11 @@ pub async fn read_plan(
     gets.dedup();
     roots.sort();
     roots.dedup();
-    // A root below another is walked with it.
     let roots: Vec<Oid> =
         roots.iter().filter(|r| !roots.iter().any(|o| o != *r && r.starts_with(o))).cloned().collect();
-    keep(walk, snmp.get(&gets).await?);
+    if !gets.is_empty() {
+        keep(walk, snmp.get(&gets).await?);
+    }
     for root in roots {
         let outcome = snmp::walk(snmp, &root, cap, reps).await;
         notes.extend(outcome.notes);

@@ -124,6 +124,9 @@ pub enum CredentialConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KnownDevice {
     pub id: String,
+    /// The range whose counters and alerts cycles read this device.
+    #[serde(default)]
+    pub range_id: String,
     pub address: String,
     pub port: u16,
     pub credential: String,

@@ -25,6 +25,8 @@ pub struct Session {
     bulk_refused: bool,
     /// Requests sent, retries included (for reports and benchmarks).
     pub requests: u64,
+    /// Requests that went unanswered before a retry (a sleeping or busy device).
+    pub timeouts: u64,
 }
 
 enum Op<'a> {
@@ -76,6 +78,7 @@ impl Session {
             next_request_id: rand_start(),
             bulk_refused: false,
             requests: 0,
+            timeouts: 0,
         }
     }
 
@@ -190,8 +193,12 @@ impl Session {
                     self.v3_security = None;
                     return Err(v3_error(&err));
                 }
-                Ok(Err(snmp2::Error::RequestIdMismatch)) | Err(_) => {
+                Ok(Err(snmp2::Error::RequestIdMismatch)) => {
                     // A late or stray answer may be queued: start afresh.
+                    self.inner = None;
+                }
+                Err(_) => {
+                    self.timeouts += 1;
                     self.inner = None;
                 }
                 Ok(Err(snmp2::Error::Receive | snmp2::Error::Send)) => {

@@ -3,6 +3,7 @@
 mod agents;
 mod auth;
 mod browser;
+mod cycles;
 mod health;
 mod jobs;
 mod link;

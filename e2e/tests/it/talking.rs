@@ -263,6 +263,7 @@ async fn a_scan_finds_every_printer_and_nothing_else() {
         rate: 20_000,
         concurrency: 32,
         read: ReadOptions { http_port: None, npap_port: None, ..ReadOptions::new(2_000, 25) },
+        keep_raw: false,
     };
     let report = scan_report(&addresses, &credentials, &sweep, &fast(), profiles.clone(), &|_, _| {}).await.unwrap();
     let (found, not_printers) = (report.printers, report.others);

@@ -20,7 +20,7 @@ pub mod walk;
 pub use catalogue::{Fault, FaultCatalogue};
 pub use interpret::interpret;
 pub use oid::Oid;
-pub use profile::{Profile, ProfileError, ProfileSet, ReadPlan};
+pub use profile::{CyclePlan, Profile, ProfileError, ProfileSet, ReadPlan};
 pub use snapshot::DeviceSnapshot;
 pub use value::Value;
 pub use walk::Walk;
