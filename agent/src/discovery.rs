@@ -65,7 +65,7 @@ pub async fn sweep(
     addresses: &[Ipv4Addr],
     credentials: &[Credential],
     config: &SweepConfig,
-    progress: &dyn Fn(usize, usize),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<Vec<Responder>> {
     let socket = Arc::new(UdpSocket::bind("0.0.0.0:0").await?);
     let probe: Vec<Oid> = ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0"]
@@ -277,7 +277,7 @@ pub async fn scan_report(
     sweep_config: &SweepConfig,
     engine: &EngineConfig,
     profiles: Arc<ProfileSet>,
-    progress: &dyn Fn(usize, usize),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<ScanReport> {
     let started = Instant::now();
     let responders = sweep(addresses, credentials, sweep_config, progress).await?;

@@ -8,5 +8,6 @@ pub mod link;
 pub mod profiles;
 pub mod read;
 pub mod scheduler;
+pub mod service;
 pub mod snmp;
 pub mod spool;

@@ -87,6 +87,47 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run as the site's agent: keep the link to the server, run the cycles it configures,
+    /// keep readings on disk until the server has them. Stops on SIGTERM or Ctrl-C.
+    Run {
+        /// The enrollment saved by `enroll`.
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_ENROLLMENT)]
+        config: PathBuf,
+        /// The spool database (default: spool.db beside the enrollment).
+        #[arg(long, value_name = "FILE")]
+        spool: Option<PathBuf>,
+        /// Room for readings waiting for the server, in MiB.
+        #[arg(long, default_value_t = 256)]
+        spool_mib: u64,
+        /// When the spool is full: drop the oldest readings (newest counters matter most), or
+        /// refuse new ones.
+        #[arg(long, value_enum, default_value = "drop-oldest")]
+        spool_full: SpoolFull,
+        /// A folder of extra or corrected profiles (*.toml).
+        #[arg(long, value_name = "DIR")]
+        profiles: Option<PathBuf>,
+        /// Probes per second during discovery.
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Devices read at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// UDP port of the devices' SNMP agents.
+        #[arg(long, default_value_t = 161)]
+        snmp_port: u16,
+        /// Port of the devices' embedded web servers; 0 disables HTTP reads.
+        #[arg(long, default_value_t = 80)]
+        http_port: u16,
+        /// Port probed for NPAP; 0 disables the probe.
+        #[arg(long, default_value_t = 9300)]
+        npap_port: u16,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SpoolFull {
+    DropOldest,
+    RefuseNew,
 }
 
 /// Where an enrolled agent keeps its identity unless told otherwise.
@@ -236,6 +277,52 @@ impl SnmpArgs {
     }
 }
 
+/// The link and the cycles side by side until a signal, or until the server refuses us.
+async fn run_service(
+    enrollment: link::Enrollment,
+    profiles: std::sync::Arc<cartouche_schema::profiles::ProfileSet>,
+    spool: cartouche_agent::spool::Spool,
+    options: cartouche_agent::cycles::CycleOptions,
+) -> anyhow::Result<()> {
+    use std::sync::{Arc, Mutex};
+    use tokio::sync::{Notify, mpsc, watch};
+
+    let spool = Arc::new(Mutex::new(spool));
+    let pushed = Arc::new(Notify::new());
+    let (config_tx, config_rx) = watch::channel(None);
+    let (connected, _) = watch::channel(false);
+    let (run_now_tx, run_now_rx) = mpsc::unbounded_channel();
+    let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let handles = link::LinkHandles {
+        spool: spool.clone(),
+        pushed: pushed.clone(),
+        config: config_tx,
+        connected,
+        run_now: run_now_tx,
+    };
+    let driver =
+        cartouche_agent::service::Driver { spool, pushed, reports: reports_tx, profiles, options, batch_size: 50 };
+    tracing::info!(agent = %enrollment.agent_id, server = %enrollment.server, "agent starting");
+    let link_stop = stop_rx.clone();
+    let mut link_task = tokio::spawn(async move {
+        link::run(&enrollment, vec![], handles, reports_rx, link::LinkOptions::default(), link_stop).await
+    });
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        outcome = driver.drive(config_rx, run_now_rx, stop_rx) => outcome.context("the spool failed")?,
+        ended = &mut link_task => {
+            // Only a refusal ends the link by itself: revoked or unknown, retrying is pointless.
+            ended.context("the link task failed")??;
+        }
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+        _ = terminate.recv() => tracing::info!("terminated; stopping"),
+    }
+    stop.send_replace(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), link_task).await;
+    Ok(())
+}
+
 /// This machine's host name, for the console (`/etc/hostname`, else the kernel's).
 fn host_name() -> String {
     ["/etc/hostname", "/proc/sys/kernel/hostname"]
@@ -248,7 +335,45 @@ fn host_name() -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // The service says what it does; a technician's command only what went wrong.
+    // CARTOUCHE_LOG (tracing's filter syntax) overrides both.
+    let default = if matches!(cli.command, Command::Run { .. }) { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARTOUCHE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match cli.command {
+        Command::Run {
+            config,
+            spool,
+            spool_mib,
+            spool_full,
+            profiles: dir,
+            rate,
+            concurrency,
+            snmp_port,
+            http_port,
+            npap_port,
+        } => {
+            let enrollment = link::Enrollment::load(&config)?;
+            let set = std::sync::Arc::new(profiles::load(dir.as_deref())?);
+            let spool_path = spool.unwrap_or_else(|| config.with_file_name("spool.db"));
+            let policy = match spool_full {
+                SpoolFull::DropOldest => cartouche_agent::spool::FullPolicy::DropOldest,
+                SpoolFull::RefuseNew => cartouche_agent::spool::FullPolicy::RefuseNew,
+            };
+            let spool = cartouche_agent::spool::Spool::open(&spool_path, spool_mib << 20, policy)
+                .with_context(|| format!("opening the spool {}", spool_path.display()))?;
+            let engine = EngineConfig::default();
+            let read = ReadOptions {
+                http_port: (http_port != 0).then_some(http_port),
+                npap_port: (npap_port != 0).then_some(npap_port),
+                tcp_timeout: engine.first_timeout,
+                ..ReadOptions::new(engine.walk_cap, engine.max_repetitions)
+            };
+            let sweep = SweepConfig { port: snmp_port, rate, concurrency, read, ..SweepConfig::default() };
+            run_service(enrollment, set, spool, cartouche_agent::cycles::CycleOptions { engine, sweep }).await
+        }
         Command::Enroll { server, key, key_file, name, config, force } => {
             if config.exists() && !force {
                 anyhow::bail!(

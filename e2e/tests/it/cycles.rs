@@ -186,3 +186,122 @@ async fn discovery_then_counters_and_alerts_as_configured() {
     let err = cycles::run(&config, "nowhere", Cycle::Counters, &options(), profiles, started).await.unwrap_err();
     assert!(err.to_string().contains("nowhere"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_runs_due_cycles_and_run_now_into_the_spool_and_remembers_across_restarts() {
+    use cartouche_agent::link::RunNow;
+    use cartouche_agent::service::Driver;
+    use cartouche_agent::spool::{FullPolicy, Spool};
+    use cartouche_schema::schedule::Schedule;
+    use cartouche_schema::wire::RawReading;
+    use std::sync::Mutex;
+    use tokio::sync::{Notify, mpsc, watch};
+
+    let profiles = Arc::new(ProfileSet::builtin().unwrap());
+    let address = |i: u8| std::net::Ipv4Addr::new(127, 91, (std::process::id() % 250) as u8, 1 + i);
+    let files = ["librenms/konica_c250i.snmprec", "librenms/dell-laser.snmprec"];
+    let devices = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                SocketAddr::from((address(i as u8), PORT)),
+                Device::new(load(&testdata(&format!("printers/{f}"))), "public"),
+            )
+        })
+        .collect();
+    let _sim = Simulator::start(devices).await.unwrap();
+    let config = AgentConfig {
+        ranges: vec![RangeConfig {
+            id: "hq".into(),
+            ranges: format!("{}-{}", address(0), address(3).octets()[3]),
+            site_time_zone: "Pacific/Auckland".into(),
+            credentials: vec![],
+            schedules: [(Cycle::Discovery, Schedule::always()), (Cycle::Counters, Schedule::Disabled)]
+                .into_iter()
+                .collect(),
+        }],
+        ..AgentConfig::default()
+    };
+
+    let dir = std::env::temp_dir().join(format!("cartouche-service-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let open = || Arc::new(Mutex::new(Spool::open(&dir.join("spool.db"), 64 << 20, FullPolicy::DropOldest).unwrap()));
+    let spool = open();
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let driver = Arc::new(Driver {
+        spool: spool.clone(),
+        pushed: Arc::new(Notify::new()),
+        reports: reports_tx.clone(),
+        profiles: profiles.clone(),
+        options: options(),
+        batch_size: 1,
+    });
+    let (config_tx, config_rx) = watch::channel(Some(config.clone()));
+    let (run_now_tx, run_now_rx) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let running = tokio::spawn({
+        let driver = driver.clone();
+        async move { driver.drive(config_rx, run_now_rx, stop_rx).await }
+    });
+
+    // Never ran: discovery is due at once; its two printers land in the spool, one per batch.
+    let report = tokio::time::timeout(Duration::from_secs(30), reports.recv()).await.unwrap().unwrap();
+    assert_eq!((report.cycle, report.devices_read), (Cycle::Discovery, 2));
+    let batches = spool.lock().unwrap().pending(10).unwrap();
+    assert_eq!(batches.len(), 2, "batch_size 1: one batch per reading");
+    let first: Vec<RawReading> = serde_json::from_slice(&batches[0].1).unwrap();
+    assert_eq!(first[0].address, address(0).to_string());
+
+    // The server learns the devices and asks for counters now (the schedule has them off).
+    let mut with_devices = config.clone();
+    with_devices.devices = first
+        .iter()
+        .map(|r| KnownDevice {
+            id: "konica".into(),
+            range_id: "hq".into(),
+            address: r.address.clone(),
+            port: PORT,
+            credential: "main".into(),
+            plan: read_plan_for(&Walk::from_snmprec(&r.snmprec).unwrap(), &profiles),
+            serial: None,
+            mac: None,
+        })
+        .collect();
+    with_devices.credentials = [("main".to_owned(), CredentialConfig::V2c { community: "public".into() })].into();
+    config_tx.send_replace(Some(with_devices));
+    run_now_tx.send(RunNow { cycle: Cycle::Counters, range_id: Some("hq".into()) }).unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), reports.recv()).await.unwrap().unwrap();
+    assert_eq!((report.cycle, report.devices_read, report.devices_failed), (Cycle::Counters, 1, 0));
+    assert_eq!(spool.lock().unwrap().depth().unwrap().0, 3);
+
+    stop.send_replace(true);
+    tokio::time::timeout(Duration::from_secs(10), running).await.unwrap().unwrap().unwrap();
+
+    // Restarted within the hour: discovery already ran this hour, so it does not run again.
+    let runs = spool.lock().unwrap().last_runs().unwrap();
+    assert!(runs.iter().any(|(r, c, _)| r == "hq" && c == "discovery"), "{runs:?}");
+    assert!(runs.iter().any(|(r, c, _)| r == "hq" && c == "counters"), "{runs:?}");
+    drop(driver);
+    let again = Driver {
+        spool: open(),
+        pushed: Arc::new(Notify::new()),
+        reports: reports_tx,
+        profiles,
+        options: options(),
+        batch_size: 1,
+    };
+    let (_config_tx, config_rx) = watch::channel(Some(config));
+    let (_run_now_tx, run_now_rx) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let restarted = tokio::spawn(async move { again.drive(config_rx, run_now_rx, stop_rx).await });
+    // Unless the test straddles the top of an hour, nothing runs.
+    let minute = chrono::Utc::now().format("%M").to_string();
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), reports.recv()).await;
+    if minute != "59" && minute != "00" {
+        assert!(quiet.is_err(), "a restart does not re-run a cycle that already ran: {quiet:?}");
+    }
+    stop.send_replace(true);
+    tokio::time::timeout(Duration::from_secs(10), restarted).await.unwrap().unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,156 @@
+//! The agent as a service: the link keeps the configuration current and drains the spool;
+//! `drive` runs the cycles that fall due (or that the server asks for now), one at a time,
+//! and puts their readings in the spool in batches before anything is reported. Last runs
+//! are kept in the spool's database, so a restart does not run every cycle again at once.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cartouche_schema::profiles::ProfileSet;
+use cartouche_schema::wire::{AgentConfig, CycleReport, RawReading};
+use chrono::Utc;
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::cycles::{self, CycleOptions};
+use crate::link::RunNow;
+use crate::scheduler::{Due, Scheduler, cycle_name};
+use crate::spool::{Spool, SpoolError};
+
+/// The longest the service sleeps without looking at the clock again (the wall clock may
+/// jump: a laptop waking up, an NTP correction).
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Resolves once `shutdown` says stop (or its sender is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// What the cycles need besides the configuration.
+pub struct Driver {
+    pub spool: Arc<Mutex<Spool>>,
+    /// Woken after readings are pushed (the link sends them).
+    pub pushed: Arc<Notify>,
+    pub reports: mpsc::UnboundedSender<CycleReport>,
+    pub profiles: Arc<ProfileSet>,
+    pub options: CycleOptions,
+    /// Readings per spooled batch (one websocket message each).
+    pub batch_size: usize,
+}
+
+impl Driver {
+    /// Runs cycles until `shutdown`: whenever one is due in the configuration, and whenever
+    /// the server asks. Returns only on shutdown or when the configuration channel closes.
+    pub async fn drive(
+        &self,
+        mut config: watch::Receiver<Option<AgentConfig>>,
+        mut run_now: mpsc::UnboundedReceiver<RunNow>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), SpoolError> {
+        let mut scheduler = Scheduler::from_last_runs(self.lock().last_runs()?);
+        let mut reported_problems = Vec::new();
+        loop {
+            let current = config.borrow_and_update().clone();
+            let mut wake = MAX_SLEEP;
+            if let Some(current) = &current {
+                let now = Utc::now();
+                let (due, problems) = scheduler.due(current, now);
+                // Configuration problems are said once per configuration, not every minute.
+                let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                if said != reported_problems {
+                    for problem in &said {
+                        tracing::error!(%problem, "configuration problem; this range's cycles do not run");
+                    }
+                    reported_problems = said;
+                }
+                for Due { range_id, cycle } in due {
+                    if *shutdown.borrow() {
+                        return Ok(());
+                    }
+                    self.run_one(current, &range_id, cycle, &mut scheduler).await?;
+                }
+                if let Some(next) = scheduler.next_wake(current, Utc::now()) {
+                    let until = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                    wake = until.min(MAX_SLEEP);
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wake) => {}
+                changed = config.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                }
+                Some(order) = run_now.recv() => {
+                    if let Some(current) = &current {
+                        let ranges: Vec<String> = current
+                            .ranges
+                            .iter()
+                            .filter(|r| order.range_id.as_ref().is_none_or(|id| *id == r.id))
+                            .map(|r| r.id.clone())
+                            .collect();
+                        if ranges.is_empty() {
+                            tracing::warn!(range = ?order.range_id, "run-now for a range this agent does not have");
+                        }
+                        for range_id in ranges {
+                            self.run_one(current, &range_id, order.cycle, &mut scheduler).await?;
+                        }
+                    }
+                }
+                () = stopped(&mut shutdown) => return Ok(()),
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Spool> {
+        // A panic while holding the lock leaves a consistent database (SQLite transactions);
+        // keep going with it.
+        self.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn run_one(
+        &self,
+        config: &AgentConfig,
+        range_id: &str,
+        cycle: cartouche_schema::wire::Cycle,
+        scheduler: &mut Scheduler,
+    ) -> Result<(), SpoolError> {
+        let started_at = Utc::now();
+        // The run counts from its start, whatever its outcome: a failing range is retried at
+        // its next slot, not in a tight loop.
+        scheduler.ran(range_id, cycle, started_at);
+        self.lock().record_run(range_id, cycle_name(cycle), started_at.timestamp())?;
+        match cycles::run(config, range_id, cycle, &self.options, self.profiles.clone(), started_at).await {
+            Ok(outcome) => {
+                self.spool_readings(outcome.readings)?;
+                tracing::info!(
+                    range = range_id,
+                    cycle = cycle_name(cycle),
+                    read = outcome.report.devices_read,
+                    failed = outcome.report.devices_failed,
+                    asleep = outcome.report.devices_asleep,
+                    ms = outcome.report.duration_ms,
+                    "cycle done"
+                );
+                let _ = self.reports.send(outcome.report);
+            }
+            Err(err) => tracing::error!(range = range_id, cycle = cycle_name(cycle), error = %err, "cycle not run"),
+        }
+        Ok(())
+    }
+
+    /// Puts readings in the spool, `batch_size` at a time. A full spool that refuses new
+    /// readings loses this cycle's rest, loudly; other errors stop the service.
+    fn spool_readings(&self, readings: Vec<RawReading>) -> Result<(), SpoolError> {
+        for chunk in readings.chunks(self.batch_size.max(1)) {
+            let payload = serde_json::to_vec(chunk).expect("invariant: readings serialise");
+            match self.lock().push(&payload) {
+                Ok(_) => self.pushed.notify_one(),
+                Err(err @ (SpoolError::Full { .. } | SpoolError::TooLarge(_))) => {
+                    tracing::error!(error = %err, readings = chunk.len(), "readings not kept");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+}
