@@ -27,6 +27,17 @@ fn testdata(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(path)
 }
 
+/// The recordings (under testdata/printers) on consecutive addresses, community "public".
+fn placed(files: &[&str], address: impl Fn(u8) -> std::net::Ipv4Addr) -> Vec<(SocketAddr, Device)> {
+    files
+        .iter()
+        .zip(0u8..)
+        .map(|(f, i)| {
+            (SocketAddr::from((address(i), PORT)), Device::new(load(&testdata(&format!("printers/{f}"))), "public"))
+        })
+        .collect()
+}
+
 fn options() -> CycleOptions {
     let engine = EngineConfig { first_timeout: Duration::from_millis(400), retries: 2, ..EngineConfig::default() };
     CycleOptions {
@@ -54,16 +65,7 @@ async fn discovery_then_counters_and_alerts_as_configured() {
         ["librenms/konica_c250i.snmprec", "librenms/brother_hl5370dw.snmprec", "librenms/dell-laser.snmprec"];
     let first = std::net::Ipv4Addr::new(127, 90, (std::process::id() % 250) as u8, 1);
     let address = |i: u8| std::net::Ipv4Addr::new(127, 90, first.octets()[2], 1 + i);
-    let mut devices: Vec<(SocketAddr, Device)> = printers
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            (
-                SocketAddr::from((address(i as u8), PORT)),
-                Device::new(load(&testdata(&format!("printers/{f}"))), "public"),
-            )
-        })
-        .collect();
+    let mut devices = placed(&printers, address);
     // A UPS (not a printer) and a printer that only knows the second community.
     devices.push((
         SocketAddr::from((address(3), PORT)),
@@ -200,16 +202,7 @@ async fn the_service_runs_due_cycles_and_run_now_into_the_spool_and_remembers_ac
     let profiles = Arc::new(ProfileSet::builtin().unwrap());
     let address = |i: u8| std::net::Ipv4Addr::new(127, 91, (std::process::id() % 250) as u8, 1 + i);
     let files = ["librenms/konica_c250i.snmprec", "librenms/dell-laser.snmprec"];
-    let devices = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            (
-                SocketAddr::from((address(i as u8), PORT)),
-                Device::new(load(&testdata(&format!("printers/{f}"))), "public"),
-            )
-        })
-        .collect();
+    let devices = placed(&files, address);
     let _sim = Simulator::start(devices).await.unwrap();
     let config = AgentConfig {
         ranges: vec![RangeConfig {
