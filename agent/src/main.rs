@@ -122,6 +122,18 @@ enum Command {
         #[arg(long, default_value_t = 9300)]
         npap_port: u16,
     },
+    /// How the agent on this machine is doing: its link, the readings waiting, the last
+    /// cycles. Exits with 3 when the link is down (for monitoring).
+    Status {
+        /// The enrollment saved by `enroll`.
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_ENROLLMENT)]
+        config: PathBuf,
+        /// The spool database (default: spool.db beside the enrollment).
+        #[arg(long, value_name = "FILE")]
+        spool: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -290,7 +302,7 @@ async fn run_service(
     let spool = Arc::new(Mutex::new(spool));
     let pushed = Arc::new(Notify::new());
     let (config_tx, config_rx) = watch::channel(None);
-    let (connected, _) = watch::channel(false);
+    let (connected, mut link_state) = watch::channel(false);
     let (run_now_tx, run_now_rx) = mpsc::unbounded_channel();
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
@@ -301,6 +313,25 @@ async fn run_service(
         connected,
         run_now: run_now_tx,
     };
+    // The link's state goes to the spool database, where `status` reads it.
+    let state_spool = spool.clone();
+    let final_spool = spool.clone();
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let up = *link_state.borrow_and_update();
+            if last != Some(up) {
+                let mut spool = state_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Err(err) = spool.record_link(up, chrono::Utc::now().timestamp()) {
+                    tracing::warn!(error = %err, "could not record the link state");
+                }
+                last = Some(up);
+            }
+            if link_state.changed().await.is_err() {
+                return;
+            }
+        }
+    });
     let driver =
         cartouche_agent::service::Driver { spool, pushed, reports: reports_tx, profiles, options, batch_size: 50 };
     tracing::info!(agent = %enrollment.agent_id, server = %enrollment.server, "agent starting");
@@ -320,6 +351,9 @@ async fn run_service(
     }
     stop.send_replace(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), link_task).await;
+    // Stopped agents have no link, whatever the last change recorded.
+    let mut spool = final_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    spool.record_link(false, chrono::Utc::now().timestamp())?;
     Ok(())
 }
 
@@ -372,7 +406,68 @@ async fn main() -> anyhow::Result<()> {
                 ..ReadOptions::new(engine.walk_cap, engine.max_repetitions)
             };
             let sweep = SweepConfig { port: snmp_port, rate, concurrency, read, ..SweepConfig::default() };
-            run_service(enrollment, set, spool, cartouche_agent::cycles::CycleOptions { engine, sweep }).await
+            let outcome =
+                run_service(enrollment, set, spool, cartouche_agent::cycles::CycleOptions { engine, sweep }).await;
+            if let Err(err) = &outcome
+                && let Some(link::LinkError::Refused(_)) = err.downcast_ref::<link::LinkError>()
+            {
+                // EX_CONFIG: the systemd unit does not restart an agent the server refuses.
+                eprintln!("Error: {err:#}");
+                std::process::exit(78);
+            }
+            outcome
+        }
+        Command::Status { config, spool, json } => {
+            let enrollment = link::Enrollment::load(&config)?;
+            let spool_path = spool.unwrap_or_else(|| config.with_file_name("spool.db"));
+            if !spool_path.exists() {
+                anyhow::bail!("{} does not exist: the agent has never run here", spool_path.display());
+            }
+            let spool = cartouche_agent::spool::Spool::open(
+                &spool_path,
+                u64::MAX,
+                cartouche_agent::spool::FullPolicy::RefuseNew,
+            )
+            .with_context(|| format!("opening the spool {}", spool_path.display()))?;
+            let (batches, bytes) = spool.depth()?;
+            let dropped = spool.dropped()?;
+            let link = spool.link_state()?;
+            let mut runs = spool.last_runs()?;
+            runs.sort();
+            let when = |at: i64| {
+                chrono::DateTime::<chrono::Utc>::from_timestamp(at, 0)
+                    .map_or_else(|| at.to_string(), |t| t.to_rfc3339())
+            };
+            if json {
+                let value = serde_json::json!({
+                    "agent_id": enrollment.agent_id,
+                    "server": enrollment.server,
+                    "link": link.map(|(up, since)| serde_json::json!({ "up": up, "since": when(since) })),
+                    "spool": { "batches": batches, "bytes": bytes, "dropped": dropped },
+                    "last_runs": runs.iter().map(|(range, cycle, at)| serde_json::json!({ "range": range, "cycle": cycle, "at": when(*at) })).collect::<Vec<_>>(),
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                println!("agent    {}", enrollment.agent_id);
+                println!("server   {}", enrollment.server);
+                match link {
+                    Some((true, since)) => println!("link     up since {}", when(since)),
+                    Some((false, since)) => println!("link     DOWN since {}", when(since)),
+                    None => println!("link     never started"),
+                }
+                println!(
+                    "spool    {batches} batches waiting ({} KiB); {dropped} dropped when full",
+                    bytes.div_ceil(1024)
+                );
+                for (range, cycle, at) in &runs {
+                    println!("cycle    {range} {cycle}: last run {}", when(*at));
+                }
+            }
+            if link.is_some_and(|(up, _)| up) {
+                Ok(())
+            } else {
+                std::process::exit(3);
+            }
         }
         Command::Enroll { server, key, key_file, name, config, force } => {
             if config.exists() && !force {

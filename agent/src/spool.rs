@@ -146,6 +146,27 @@ impl Spool {
         Ok(())
     }
 
+    /// Records the link going up or down (for `cartouche-agent status`, which reads this
+    /// database while the service runs).
+    pub fn record_link(&mut self, up: bool, at: i64) -> Result<(), SpoolError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('link_up', ?1), ('link_since', ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![i64::from(up), at],
+        )?;
+        Ok(())
+    }
+
+    /// Whether the link was last up, and since when (Unix seconds); `None` before the first
+    /// attempt.
+    pub fn link_state(&self) -> Result<Option<(bool, i64)>, SpoolError> {
+        let up: Option<i64> =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'link_up'", [], |r| r.get(0)).optional()?;
+        let since: Option<i64> =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'link_since'", [], |r| r.get(0)).optional()?;
+        Ok(up.zip(since).map(|(up, since)| (up != 0, since)))
+    }
+
     /// Forgets every batch up to and including `sequence` (the server stored them).
     pub fn ack(&mut self, sequence: u64) -> Result<usize, SpoolError> {
         Ok(self
@@ -188,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn last_cycle_runs_are_kept_across_a_restart() {
+    fn last_cycle_runs_and_the_link_state_are_kept_across_a_restart() {
         let path = temp();
         {
             let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
@@ -196,7 +217,11 @@ mod tests {
             spool.record_run("hq", "counters", 200).unwrap();
             spool.record_run("branch", "discovery", 50).unwrap();
         }
-        let spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+        let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+        assert_eq!(spool.link_state().unwrap(), None, "never tried");
+        spool.record_link(true, 300).unwrap();
+        spool.record_link(false, 400).unwrap();
+        assert_eq!(spool.link_state().unwrap(), Some((false, 400)));
         let mut runs = spool.last_runs().unwrap();
         runs.sort();
         assert_eq!(runs, vec![("branch".into(), "discovery".into(), 50), ("hq".into(), "counters".into(), 200)]);
