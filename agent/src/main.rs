@@ -289,72 +289,16 @@ impl SnmpArgs {
     }
 }
 
-/// The link and the cycles side by side until a signal, or until the server refuses us.
-async fn run_service(
-    enrollment: link::Enrollment,
-    profiles: std::sync::Arc<cartouche_schema::profiles::ProfileSet>,
-    spool: cartouche_agent::spool::Spool,
-    options: cartouche_agent::cycles::CycleOptions,
-) -> anyhow::Result<()> {
-    use std::sync::{Arc, Mutex};
-    use tokio::sync::{Notify, mpsc, watch};
-
-    let spool = Arc::new(Mutex::new(spool));
-    let pushed = Arc::new(Notify::new());
-    let (config_tx, config_rx) = watch::channel(None);
-    let (connected, mut link_state) = watch::channel(false);
-    let (run_now_tx, run_now_rx) = mpsc::unbounded_channel();
-    let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(false);
-    let handles = link::LinkHandles {
-        spool: spool.clone(),
-        pushed: pushed.clone(),
-        config: config_tx,
-        connected,
-        run_now: run_now_tx,
+/// Resolves on SIGTERM or Ctrl-C.
+async fn signalled() {
+    let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
     };
-    // The link's state goes to the spool database, where `status` reads it.
-    let state_spool = spool.clone();
-    let final_spool = spool.clone();
-    tokio::spawn(async move {
-        let mut last = None;
-        loop {
-            let up = *link_state.borrow_and_update();
-            if last != Some(up) {
-                let mut spool = state_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Err(err) = spool.record_link(up, chrono::Utc::now().timestamp()) {
-                    tracing::warn!(error = %err, "could not record the link state");
-                }
-                last = Some(up);
-            }
-            if link_state.changed().await.is_err() {
-                return;
-            }
-        }
-    });
-    let driver =
-        cartouche_agent::service::Driver { spool, pushed, reports: reports_tx, profiles, options, batch_size: 50 };
-    tracing::info!(agent = %enrollment.agent_id, server = %enrollment.server, "agent starting");
-    let link_stop = stop_rx.clone();
-    let mut link_task = tokio::spawn(async move {
-        link::run(&enrollment, vec![], handles, reports_rx, link::LinkOptions::default(), link_stop).await
-    });
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        outcome = driver.drive(config_rx, run_now_rx, stop_rx) => outcome.context("the spool failed")?,
-        ended = &mut link_task => {
-            // Only a refusal ends the link by itself: revoked or unknown, retrying is pointless.
-            ended.context("the link task failed")??;
-        }
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
         _ = terminate.recv() => tracing::info!("terminated; stopping"),
     }
-    stop.send_replace(true);
-    let _ = tokio::time::timeout(Duration::from_secs(5), link_task).await;
-    // Stopped agents have no link, whatever the last change recorded.
-    let mut spool = final_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    spool.record_link(false, chrono::Utc::now().timestamp())?;
-    Ok(())
 }
 
 /// This machine's host name, for the console (`/etc/hostname`, else the kernel's).
@@ -406,8 +350,10 @@ async fn main() -> anyhow::Result<()> {
                 ..ReadOptions::new(engine.walk_cap, engine.max_repetitions)
             };
             let sweep = SweepConfig { port: snmp_port, rate, concurrency, read, ..SweepConfig::default() };
+            let options = cartouche_agent::cycles::CycleOptions { engine, sweep };
+            let link_options = link::LinkOptions::default();
             let outcome =
-                run_service(enrollment, set, spool, cartouche_agent::cycles::CycleOptions { engine, sweep }).await;
+                cartouche_agent::service::run_agent(enrollment, set, spool, options, link_options, signalled()).await;
             if let Err(err) = &outcome
                 && let Some(link::LinkError::Refused(_)) = err.downcast_ref::<link::LinkError>()
             {

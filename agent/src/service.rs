@@ -12,7 +12,7 @@ use chrono::Utc;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::cycles::{self, CycleOptions};
-use crate::link::RunNow;
+use crate::link::{self, Enrollment, LinkHandles, LinkOptions, RunNow};
 use crate::scheduler::{Due, Scheduler, cycle_name};
 use crate::spool::{Spool, SpoolError};
 
@@ -152,5 +152,69 @@ impl Driver {
             }
         }
         Ok(())
+    }
+}
+
+/// The whole agent: the link and the cycles side by side, until `shutdown` resolves or the
+/// server refuses the agent (`LinkError::Refused`, returned as the error). The link's state
+/// is written to the spool database as it changes, for `status`.
+pub async fn run_agent(
+    enrollment: Enrollment,
+    profiles: Arc<ProfileSet>,
+    spool: Spool,
+    options: CycleOptions,
+    link_options: LinkOptions,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+
+    let spool = Arc::new(Mutex::new(spool));
+    let pushed = Arc::new(Notify::new());
+    let (config_tx, config_rx) = watch::channel(None);
+    let (connected, mut link_state) = watch::channel(false);
+    let (run_now_tx, run_now_rx) = mpsc::unbounded_channel();
+    let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let handles =
+        LinkHandles { spool: spool.clone(), pushed: pushed.clone(), config: config_tx, connected, run_now: run_now_tx };
+    let state_spool = spool.clone();
+    let final_spool = spool.clone();
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let up = *link_state.borrow_and_update();
+            if last != Some(up) {
+                let mut spool = state_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Err(err) = spool.record_link(up, Utc::now().timestamp()) {
+                    tracing::warn!(error = %err, "could not record the link state");
+                }
+                last = Some(up);
+            }
+            if link_state.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    let driver = Driver { spool, pushed, reports: reports_tx, profiles, options, batch_size: 50 };
+    tracing::info!(agent = %enrollment.agent_id, server = %enrollment.server, "agent starting");
+    let link_stop = stop_rx.clone();
+    let link_task =
+        tokio::spawn(async move { link::run(&enrollment, vec![], handles, reports_rx, link_options, link_stop).await });
+    // The driver also ends when the link ends (the configuration channel closes with it).
+    tokio::select! {
+        outcome = driver.drive(config_rx, run_now_rx, stop_rx) => outcome.context("the spool failed")?,
+        () = shutdown => {}
+    }
+    stop.send_replace(true);
+    // Only a refusal ends the link by itself: revoked or unknown, retrying is pointless.
+    let refused = match tokio::time::timeout(Duration::from_secs(5), link_task).await {
+        Ok(Ok(Err(err))) => Some(err),
+        _ => None,
+    };
+    // A stopped agent has no link, whatever the last change recorded.
+    final_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).record_link(false, Utc::now().timestamp())?;
+    match refused {
+        Some(err) => Err(err.into()),
+        None => Ok(()),
     }
 }

@@ -174,3 +174,35 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_agent_shows_its_link_to_status_and_stops_for_good_when_revoked() {
+    use cartouche_agent::cycles::CycleOptions;
+    use cartouche_agent::link::LinkError;
+    use cartouche_agent::service::run_agent;
+
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, key) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let enrollment = link::enroll(&app.base_url, &key, "pc-compta").await.unwrap();
+    let agent_id = enrollment.agent_id.clone();
+    let dir = tempdir();
+    let spool_path = dir.join("spool.db");
+    let spool = Spool::open(&spool_path, 1 << 20, FullPolicy::DropOldest).unwrap();
+    // `status` reads the same database from another process while the agent runs.
+    let status = Spool::open(&spool_path, 1 << 20, FullPolicy::DropOldest).unwrap();
+    let profiles = Arc::new(cartouche_schema::profiles::ProfileSet::builtin().unwrap());
+    let options = CycleOptions { engine: Default::default(), sweep: Default::default() };
+    let link_options = LinkOptions { heartbeat: Duration::from_millis(300), ..LinkOptions::default() };
+    let running = tokio::spawn(run_agent(enrollment, profiles, spool, options, link_options, std::future::pending()));
+
+    eventually("status sees the link up", async || status.link_state().unwrap().is_some_and(|(up, _)| up)).await;
+    admin
+        .data("mutation($id: ID!) { revokeAgent(id: $id) { revokedAt } }", json!({ "id": agent_id }), "revokeAgent")
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(30), running).await.expect("the agent stops").unwrap();
+    let err = ended.unwrap_err();
+    assert!(matches!(err.downcast_ref::<LinkError>(), Some(LinkError::Refused(_))), "{err:#}");
+    assert_eq!(status.link_state().unwrap().map(|(up, _)| up), Some(false), "status then says down");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
