@@ -32,6 +32,10 @@ pub struct Enrollment {
     pub agent_id: String,
     #[serde(serialize_with = "expose", deserialize_with = "secret")]
     pub credential: SecretString,
+    /// A PEM file of certificate authorities trusted besides the public ones (a server with a
+    /// certificate from the customer's or the dealer's own CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -60,6 +64,36 @@ pub enum LinkError {
     File { path: String, reason: String },
     #[error("server URL {0:?}: expected http://host[:port] or https://host[:port]")]
     BadUrl(String),
+    #[error("certificate authorities in {path}: {reason}")]
+    Ca { path: String, reason: String },
+}
+
+/// TLS settings for the link: the public web's authorities (Mozilla's list, built in, so a
+/// machine with an outdated store still works) plus those of `ca_file`. Ring as the crypto.
+pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, LinkError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = ca_file {
+        let fail = |reason: String| LinkError::Ca { path: path.display().to_string(), reason };
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| fail(e.to_string()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(fail("no certificate (expected PEM: -----BEGIN CERTIFICATE-----)".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| fail(e.to_string()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LinkError::Ca { path: String::new(), reason: e.to_string() })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 fn base_url(server: &str) -> Result<String, LinkError> {
@@ -80,10 +114,13 @@ fn ws_url(server: &str) -> String {
     format!("{ws}/agent/ws")
 }
 
-/// Exchanges an enrollment key for the agent's identity.
-pub async fn enroll(server: &str, key: &str, name: &str) -> Result<Enrollment, LinkError> {
+/// Exchanges an enrollment key for the agent's identity; `ca_file` adds trusted authorities
+/// (kept in the enrollment for the link).
+pub async fn enroll(server: &str, key: &str, name: &str, ca_file: Option<&Path>) -> Result<Enrollment, LinkError> {
     let server = base_url(server)?;
+    let tls = tls_config(ca_file)?;
     let client = reqwest::Client::builder()
+        .use_preconfigured_tls(rustls::ClientConfig::clone(&tls))
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| LinkError::Unreachable { server: server.clone(), source: e.into() })?;
@@ -110,7 +147,12 @@ pub async fn enroll(server: &str, key: &str, name: &str) -> Result<Enrollment, L
     }
     let answer: Answer = serde_json::from_str(&text)
         .map_err(|e| LinkError::Enrollment { server: server.clone(), reason: format!("unreadable answer: {e}") })?;
-    Ok(Enrollment { server, agent_id: answer.agent_id, credential: SecretString::from(answer.credential) })
+    Ok(Enrollment {
+        server,
+        agent_id: answer.agent_id,
+        credential: SecretString::from(answer.credential),
+        ca_file: ca_file.map(Path::to_path_buf),
+    })
 }
 
 impl Enrollment {
@@ -219,11 +261,12 @@ pub async fn run(
     options: LinkOptions,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), LinkError> {
+    let tls = tls_config(enrollment.ca_file.as_deref())?;
     let mut step = options.backoff_min;
     loop {
         let started = tokio::time::Instant::now();
         let outcome = tokio::select! {
-            outcome = session(enrollment, &capabilities, &handles, &mut reports, &options) => outcome,
+            outcome = session(enrollment, &tls, &capabilities, &handles, &mut reports, &options) => outcome,
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
         };
         handles.connected.send_replace(false);
@@ -260,6 +303,7 @@ async fn send(socket: &mut Socket, message: &AgentMessage) -> Result<(), LinkErr
 /// One connection, from hello until it breaks. `Ok` when the server closed it cleanly.
 async fn session(
     enrollment: &Enrollment,
+    tls: &Arc<rustls::ClientConfig>,
     capabilities: &[String],
     handles: &LinkHandles,
     reports: &mut mpsc::UnboundedReceiver<CycleReport>,
@@ -269,7 +313,9 @@ async fn session(
     let down =
         |e: Box<dyn std::error::Error + Send + Sync>| LinkError::Unreachable { server: server.clone(), source: e };
     let url = ws_url(&enrollment.server);
-    let (mut socket, _) = tokio::time::timeout(options.handshake_timeout, tokio_tungstenite::connect_async(url))
+    let connector = tokio_tungstenite::Connector::Rustls(tls.clone());
+    let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector));
+    let (mut socket, _) = tokio::time::timeout(options.handshake_timeout, connect)
         .await
         .map_err(|e| down(e.into()))?
         .map_err(|e| down(e.into()))?;
@@ -403,6 +449,7 @@ mod tests {
             server: "http://127.0.0.1:1".into(),
             agent_id: "a1".into(),
             credential: SecretString::from("cag_secret".to_owned()),
+            ca_file: None,
         };
         enrollment.save(&path).unwrap();
         let loaded = Enrollment::load(&path).unwrap();

@@ -86,6 +86,10 @@ enum Command {
         /// Replace an existing enrollment (the old identity stops working once revoked).
         #[arg(long)]
         force: bool,
+        /// A PEM file of certificate authorities to trust besides the public ones (a server
+        /// with a certificate from a private CA). Kept in the enrollment for `run`.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
     },
     /// Run as the site's agent: keep the link to the server, run the cycles it configures,
     /// keep readings on disk until the server has them. Stops on SIGTERM or Ctrl-C.
@@ -415,7 +419,7 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(3);
             }
         }
-        Command::Enroll { server, key, key_file, name, config, force } => {
+        Command::Enroll { server, key, key_file, name, config, force, ca } => {
             if config.exists() && !force {
                 anyhow::bail!(
                     "{} already holds an enrollment; pass --force to replace it (and revoke the old agent in the console)",
@@ -436,7 +440,8 @@ async fn main() -> anyhow::Result<()> {
                 std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
             }
             let name = name.unwrap_or_else(host_name);
-            let enrollment = link::enroll(&server, &key, &name).await?;
+            let ca = ca.map(|c| std::path::absolute(&c).unwrap_or(c));
+            let enrollment = link::enroll(&server, &key, &name, ca.as_deref()).await?;
             enrollment.save(&config)?;
             eprintln!("enrolled as {:?} (agent {}); identity saved in {}", name, enrollment.agent_id, config.display());
             Ok(())

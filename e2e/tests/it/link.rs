@@ -92,11 +92,11 @@ async fn the_agent_uploads_its_spool_and_survives_an_outage_without_loss_or_dupl
     let relay = Relay::start(upstream).await;
     let server = format!("http://{}", relay.address);
 
-    let refused = link::enroll(&server, "cek_wrong", "pc-accueil").await.unwrap_err().to_string();
+    let refused = link::enroll(&server, "cek_wrong", "pc-accueil", None).await.unwrap_err().to_string();
     assert!(refused.contains("unknown, expired or revoked enrollment key"), "{refused}");
     let dir = tempdir();
     let enrollment_path = dir.join("agent.json");
-    link::enroll(&server, key, "pc-accueil").await.unwrap().save(&enrollment_path).unwrap();
+    link::enroll(&server, key, "pc-accueil", None).await.unwrap().save(&enrollment_path).unwrap();
     let enrollment = Enrollment::load(&enrollment_path).unwrap();
     let agent_id: uuid::Uuid = enrollment.agent_id.parse().unwrap();
 
@@ -183,7 +183,7 @@ async fn the_whole_agent_shows_its_link_to_status_and_stops_for_good_when_revoke
 
     let app = TestApp::start().await.unwrap();
     let (_, admin, key) = app.tenant_with_enrollment_key("Acme").await.unwrap();
-    let enrollment = link::enroll(&app.base_url, &key, "pc-compta").await.unwrap();
+    let enrollment = link::enroll(&app.base_url, &key, "pc-compta", None).await.unwrap();
     let agent_id = enrollment.agent_id.clone();
     let dir = tempdir();
     let spool_path = dir.join("spool.db");
@@ -204,5 +204,91 @@ async fn the_whole_agent_shows_its_link_to_status_and_stops_for_good_when_revoke
     let err = ended.unwrap_err();
     assert!(matches!(err.downcast_ref::<LinkError>(), Some(LinkError::Refused(_))), "{err:#}");
     assert_eq!(status.link_state().unwrap().map(|(up, _)| up), Some(false), "status then says down");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A TLS front for the server, with a certificate for `localhost` and 127.0.0.1 from a private
+/// CA made here; returns its address and the CA's PEM.
+async fn tls_front(upstream: SocketAddr) -> (SocketAddr, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "Dealer private CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((inbound, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake: nothing to relay.
+                let Ok(mut tls) = acceptor.accept(inbound).await else { return };
+                let Ok(mut outbound) = TcpStream::connect(upstream).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut outbound).await;
+            });
+        }
+    });
+    (address, ca.pem())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_link_runs_over_tls_trusting_a_private_ca_only_when_told() {
+    let app = TestApp::start().await.unwrap();
+    let (_, _, key) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let upstream: SocketAddr = app.base_url.trim_start_matches("http://").parse().unwrap();
+    let (front, ca_pem) = tls_front(upstream).await;
+    let server = format!("https://localhost:{}", front.port());
+    let dir = tempdir();
+    let ca_file = dir.join("dealer-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+
+    // Not trusted by default: the public authorities do not know this CA.
+    let untrusted = link::enroll(&server, &key, "pc-accueil", None).await.unwrap_err();
+    assert!(matches!(untrusted, link::LinkError::Unreachable { .. }), "{untrusted}");
+    let garbage = dir.join("not-a-ca.pem");
+    std::fs::write(&garbage, "hello").unwrap();
+    let err = link::enroll(&server, &key, "pc-accueil", Some(&garbage)).await.unwrap_err().to_string();
+    assert!(err.contains("not-a-ca.pem") && err.contains("no certificate"), "{err}");
+
+    let enrollment = link::enroll(&server, &key, "pc-accueil", Some(&ca_file)).await.unwrap();
+    assert_eq!(enrollment.ca_file.as_deref(), Some(ca_file.as_path()));
+    let agent_id: uuid::Uuid = enrollment.agent_id.parse().unwrap();
+
+    let spool = Arc::new(Mutex::new(Spool::open(&dir.join("spool.db"), 1 << 20, FullPolicy::RefuseNew).unwrap()));
+    spool.lock().unwrap().push(&batch(1)).unwrap();
+    let (config, _config_rx) = watch::channel(None);
+    let (connected, mut connected_rx) = watch::channel(false);
+    let (run_now, _run_now_rx) = mpsc::unbounded_channel();
+    let handles = LinkHandles { spool: spool.clone(), pushed: Arc::new(Notify::new()), config, connected, run_now };
+    let (_reports_tx, reports) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let running =
+        tokio::spawn(
+            async move { link::run(&enrollment, vec![], handles, reports, LinkOptions::default(), stop_rx).await },
+        );
+    tokio::time::timeout(Duration::from_secs(30), connected_rx.wait_for(|up| *up)).await.unwrap().unwrap();
+    eventually("the batch stored over TLS", async || {
+        let mut conn = app.db.conn().await.unwrap();
+        Agent::stored_sequences(&mut conn, agent_id).await.unwrap() == vec![1]
+    })
+    .await;
+    stop.send_replace(true);
+    tokio::time::timeout(Duration::from_secs(10), running).await.unwrap().unwrap().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
