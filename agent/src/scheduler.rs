@@ -32,15 +32,7 @@ pub struct Scheduler {
 }
 
 pub fn cycle_name(cycle: Cycle) -> &'static str {
-    match cycle {
-        Cycle::Discovery => "discovery",
-        Cycle::Counters => "counters",
-        Cycle::Alerts => "alerts",
-    }
-}
-
-fn cycle_from_name(name: &str) -> Option<Cycle> {
-    [Cycle::Discovery, Cycle::Counters, Cycle::Alerts].into_iter().find(|c| cycle_name(*c) == name)
+    cycle.name()
 }
 
 impl Scheduler {
@@ -50,7 +42,7 @@ impl Scheduler {
         let last = rows
             .into_iter()
             .filter_map(|(range, cycle, at)| {
-                Some(((range, cycle_from_name(&cycle)?), DateTime::<Utc>::from_timestamp(at, 0)?))
+                Some(((range, Cycle::from_name(&cycle)?), DateTime::<Utc>::from_timestamp(at, 0)?))
             })
             .collect();
         Scheduler { last }

@@ -79,6 +79,23 @@ pub enum Cycle {
     Alerts,
 }
 
+impl Cycle {
+    pub const ALL: [Cycle; 3] = [Cycle::Discovery, Cycle::Counters, Cycle::Alerts];
+
+    /// The name used on the wire and in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cycle::Discovery => "discovery",
+            Cycle::Counters => "counters",
+            Cycle::Alerts => "alerts",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Cycle> {
+        Cycle::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentConfig {
     pub ranges: Vec<RangeConfig>,

@@ -3,7 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use cartouche_schema::db::Keyset;
-use cartouche_schema::db::agents::{Agent, EnrollmentKey, NewEnrollmentKey};
+use cartouche_schema::db::agents::{Agent, CycleReportRow, EnrollmentKey, NewEnrollmentKey};
 use cartouche_schema::domain::{DisplayName, Role};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -44,6 +44,54 @@ impl AgentNode {
     }
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
         load_tenant(ctx, self.0.tenant_id).await?.ok_or_else(|| ApiError::NotFound("tenant").into())
+    }
+    /// The latest cycle reports, newest first (1 to 200).
+    async fn cycle_reports(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<CycleReportNode>> {
+        if !(1..=200).contains(&first) {
+            return Err(ApiError::validation("first", "must be 1 to 200").into());
+        }
+        let mut conn = conn(ctx).await?;
+        let rows = Agent::recent_reports(&mut conn, self.0.id, i64::from(first))
+            .await
+            .map_err(|e| ApiError::from_db("cycle reports", e))?;
+        Ok(rows.into_iter().map(CycleReportNode).collect())
+    }
+}
+
+pub struct CycleReportNode(pub CycleReportRow);
+
+/// How one cycle of an agent went.
+#[Object(name = "CycleReport")]
+impl CycleReportNode {
+    /// discovery, counters or alerts.
+    async fn cycle(&self) -> &str {
+        &self.0.cycle
+    }
+    async fn range_id(&self) -> Option<&str> {
+        self.0.range_id.as_deref()
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    async fn duration_ms(&self) -> i64 {
+        self.0.duration_ms
+    }
+    async fn devices_read(&self) -> i32 {
+        self.0.devices_read
+    }
+    async fn devices_failed(&self) -> i32 {
+        self.0.devices_failed
+    }
+    /// Devices that answered only after a timeout (asleep or busy).
+    async fn devices_asleep(&self) -> i32 {
+        self.0.devices_asleep
+    }
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.0.received_at
     }
 }
 

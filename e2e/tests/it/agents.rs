@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cartouche_e2e::app::TestApp;
 use cartouche_schema::domain::Role;
-use cartouche_schema::wire::{AgentMessage, Cycle, PROTOCOL_VERSION, RawReading, ServerMessage};
+use cartouche_schema::wire::{AgentMessage, Cycle, CycleReport, PROTOCOL_VERSION, RawReading, ServerMessage};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -90,6 +90,39 @@ async fn an_agent_enrolls_uploads_exactly_once_and_is_cut_off_when_revoked() {
     let stored =
         cartouche_schema::db::agents::Agent::stored_sequences(&mut conn, agent_id.parse().unwrap()).await.unwrap();
     assert_eq!(stored, vec![1, 2, 3], "a resent batch is stored once");
+
+    // A cycle report is kept and shown on the agent.
+    let report = AgentMessage::CycleReport(CycleReport {
+        cycle: Cycle::Counters,
+        range_id: Some("hq".into()),
+        started_at: chrono::Utc::now(),
+        duration_ms: 1_234,
+        devices_read: 41,
+        devices_failed: 2,
+        devices_asleep: 3,
+    });
+    socket.send(Message::text(serde_json::to_string(&report).unwrap())).await.unwrap();
+    let query = "{ agents { nodes { cycleReports(first: 5) { cycle rangeId durationMs devicesRead devicesFailed devicesAsleep } } } }";
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..100 {
+        let agents = admin.data(query, json!({}), "agents").await.unwrap();
+        shown = agents["nodes"][0]["cycleReports"].clone();
+        if shown.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        shown,
+        json!([{ "cycle": "counters", "rangeId": "hq", "durationMs": 1234, "devicesRead": 41, "devicesFailed": 2, "devicesAsleep": 3 }])
+    );
+    let too_many = admin.run("{ agents { nodes { cycleReports(first: 500) { cycle } } } }", json!({})).await.unwrap();
+    assert_eq!(
+        (too_many.error_code(), too_many.error_field()),
+        (Some("VALIDATION"), Some("first")),
+        "{:?}",
+        too_many.body
+    );
 
     let agents = admin.data("{ agents { nodes { id name lastSeenAt } } }", json!({}), "agents").await.unwrap();
     assert_eq!(agents["nodes"][0]["name"], "pc-accueil");

@@ -84,6 +84,7 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(agents::table, agents::all_columns));
     expected.extend(declared(enrollment_keys::table, enrollment_keys::all_columns));
     expected.extend(declared(raw_batches::table, raw_batches::all_columns));
+    expected.extend(declared(cycle_reports::table, cycle_reports::all_columns));
     expected.extend(declared(api_tokens::table, api_tokens::all_columns));
     expected.extend(declared(login_throttle::table, login_throttle::all_columns));
     expected.extend(declared(refresh_tokens::table, refresh_tokens::all_columns));

@@ -4,7 +4,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::page::{self, PageRequest, after_keyset, lower};
-use super::schema::{agents, enrollment_keys, raw_batches};
+use super::schema::{agents, cycle_reports, enrollment_keys, raw_batches};
 use super::scope::Scope;
 
 /// A key an admin hands to whoever installs an agent.
@@ -51,6 +51,23 @@ pub struct Agent {
     pub enrolled_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A cycle report as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cycle_reports)]
+pub struct CycleReportRow {
+    pub id: Uuid,
+    pub agent_id: Uuid,
+    pub tenant_id: Uuid,
+    pub cycle: String,
+    pub range_id: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub devices_read: i32,
+    pub devices_failed: i32,
+    pub devices_asleep: i32,
+    pub received_at: DateTime<Utc>,
 }
 
 /// Why an enrollment was refused (the same answer goes to the agent for all of them but
@@ -234,6 +251,45 @@ impl Agent {
             .execute(conn)
             .await?;
         Ok(inserted == 1)
+    }
+
+    /// Keeps a cycle report as the agent sent it (counts clamped to the columns' ranges).
+    pub async fn store_report(
+        conn: &mut AsyncPgConnection,
+        agent: &Agent,
+        report: &crate::wire::CycleReport,
+    ) -> QueryResult<()> {
+        let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        diesel::insert_into(cycle_reports::table)
+            .values((
+                cycle_reports::agent_id.eq(agent.id),
+                cycle_reports::tenant_id.eq(agent.tenant_id),
+                cycle_reports::cycle.eq(report.cycle.name()),
+                cycle_reports::range_id.eq(report.range_id.as_deref()),
+                cycle_reports::started_at.eq(report.started_at),
+                cycle_reports::duration_ms.eq(i64::try_from(report.duration_ms).unwrap_or(i64::MAX)),
+                cycle_reports::devices_read.eq(count(report.devices_read)),
+                cycle_reports::devices_failed.eq(count(report.devices_failed)),
+                cycle_reports::devices_asleep.eq(count(report.devices_asleep)),
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    /// The agent's latest cycle reports, newest first.
+    pub async fn recent_reports(
+        conn: &mut AsyncPgConnection,
+        agent_id: Uuid,
+        limit: i64,
+    ) -> QueryResult<Vec<CycleReportRow>> {
+        cycle_reports::table
+            .filter(cycle_reports::agent_id.eq(agent_id))
+            .order_by((cycle_reports::started_at.desc(), cycle_reports::id))
+            .limit(limit)
+            .select(CycleReportRow::as_select())
+            .load(conn)
+            .await
     }
 
     /// Sequences stored for an agent (tests and audits).

@@ -31,6 +31,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    cycle_reports (id) {
+        id -> Uuid,
+        agent_id -> Uuid,
+        tenant_id -> Uuid,
+        cycle -> Text,
+        range_id -> Nullable<Text>,
+        started_at -> Timestamptz,
+        duration_ms -> Int8,
+        devices_read -> Int4,
+        devices_failed -> Int4,
+        devices_asleep -> Int4,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     enrollment_keys (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -131,6 +147,8 @@ diesel::joinable!(agents -> sites (site_id));
 diesel::joinable!(agents -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> users (created_by));
+diesel::joinable!(cycle_reports -> agents (agent_id));
+diesel::joinable!(cycle_reports -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> sites (site_id));
 diesel::joinable!(enrollment_keys -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> users (created_by));
@@ -146,6 +164,7 @@ diesel::joinable!(users -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     agents,
     api_tokens,
+    cycle_reports,
     enrollment_keys,
     login_throttle,
     raw_batches,
