@@ -50,8 +50,12 @@ impl Spool {
             "CREATE TABLE IF NOT EXISTS batches (sequence INTEGER PRIMARY KEY, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS cycle_runs (range_id TEXT NOT NULL, cycle TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (range_id, cycle));
-             INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0);",
+             INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0);
+             INSERT OR REPLACE INTO meta (key, value) VALUES ('bytes', (SELECT coalesce(sum(bytes), 0) FROM batches));",
         )?;
+        // `bytes` is kept up to date by push and ack so that a push costs the same with ten
+        // batches waiting or ten thousand; it is recomputed here in case an older agent (or a
+        // hand) changed the table.
         Ok(Spool { conn, limit, policy })
     }
 
@@ -62,9 +66,8 @@ impl Spool {
 
     /// Batches and bytes waiting.
     pub fn depth(&self) -> Result<(u64, u64), SpoolError> {
-        let (count, bytes): (i64, Option<i64>) =
-            self.conn.query_row("SELECT count(*), sum(bytes) FROM batches", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok((u64::try_from(count).unwrap_or(0), u64::try_from(bytes.unwrap_or(0)).unwrap_or(0)))
+        let count: i64 = self.conn.query_row("SELECT count(*) FROM batches", [], |r| r.get(0))?;
+        Ok((u64::try_from(count).unwrap_or(0), self.meta("bytes")?))
     }
 
     /// Batches dropped since the spool was created (DropOldest).
@@ -80,23 +83,28 @@ impl Spool {
         }
         let tx = self.conn.transaction()?;
         let mut dropped = 0;
-        loop {
-            let bytes: i64 = tx.query_row("SELECT coalesce(sum(bytes), 0) FROM batches", [], |r| r.get(0))?;
-            let bytes = u64::try_from(bytes).unwrap_or(0);
-            if bytes + size <= self.limit {
-                break;
-            }
+        let stored: i64 = tx.query_row("SELECT value FROM meta WHERE key = 'bytes'", [], |r| r.get(0))?;
+        let mut bytes = u64::try_from(stored).unwrap_or(0);
+        while bytes + size > self.limit {
             match self.policy {
                 FullPolicy::RefuseNew => return Err(SpoolError::Full { bytes, limit: self.limit }),
                 FullPolicy::DropOldest => {
-                    let oldest: Option<i64> =
-                        tx.query_row("SELECT min(sequence) FROM batches", [], |r| r.get(0)).optional()?.flatten();
-                    let Some(oldest) = oldest else { break };
+                    let oldest: Option<(i64, i64)> = tx
+                        .query_row("SELECT sequence, bytes FROM batches ORDER BY sequence LIMIT 1", [], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()?;
+                    let Some((oldest, oldest_bytes)) = oldest else { break };
                     tx.execute("DELETE FROM batches WHERE sequence = ?1", [oldest])?;
+                    bytes = bytes.saturating_sub(u64::try_from(oldest_bytes).unwrap_or(0));
                     dropped += 1;
                 }
             }
         }
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'bytes'",
+            [i64::try_from(bytes + size).unwrap_or(i64::MAX)],
+        )?;
         let sequence: i64 = tx.query_row("SELECT value FROM meta WHERE key = 'next_sequence'", [], |r| r.get(0))?;
         tx.execute(
             "INSERT INTO batches (sequence, payload, bytes) VALUES (?1, ?2, ?3)",
@@ -169,9 +177,14 @@ impl Spool {
 
     /// Forgets every batch up to and including `sequence` (the server stored them).
     pub fn ack(&mut self, sequence: u64) -> Result<usize, SpoolError> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM batches WHERE sequence <= ?1", [i64::try_from(sequence).unwrap_or(i64::MAX)])?)
+        let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
+        let tx = self.conn.transaction()?;
+        let freed: i64 =
+            tx.query_row("SELECT coalesce(sum(bytes), 0) FROM batches WHERE sequence <= ?1", [sequence], |r| r.get(0))?;
+        let deleted = tx.execute("DELETE FROM batches WHERE sequence <= ?1", [sequence])?;
+        tx.execute("UPDATE meta SET value = max(value - ?1, 0) WHERE key = 'bytes'", [freed])?;
+        tx.commit()?;
+        Ok(deleted)
     }
 }
 
@@ -246,6 +259,14 @@ mod tests {
         assert_eq!(pushed, Pushed { sequence: 3, dropped: 1 });
         assert_eq!(drop_oldest.pending(10).unwrap().iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(drop_oldest.dropped().unwrap(), 1);
+        assert_eq!(drop_oldest.depth().unwrap(), (2, 8), "the bytes of the dropped batch are freed");
+        drop_oldest.ack(2).unwrap();
+        assert_eq!(drop_oldest.depth().unwrap(), (1, 4), "and those of an acknowledged one");
+        // Room is counted right after the drops and the ack: six bytes fit next to four.
+        assert_eq!(drop_oldest.push(b"dddddd").unwrap().dropped, 0);
+        drop(drop_oldest);
+        let reopened = Spool::open(&path, 10, FullPolicy::DropOldest).unwrap();
+        assert_eq!(reopened.depth().unwrap(), (2, 10), "the count survives a restart");
         let _ = std::fs::remove_file(&path);
     }
 }
