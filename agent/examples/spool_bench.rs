@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use cartouche_agent::read::Reading;
 use cartouche_agent::spool::{FullPolicy, Spool};
-use cartouche_schema::profiles::{ProfileSet, Walk, read_plan_for};
+use cartouche_schema::profiles::{ProfileSet, Walk, read_plan_for, read_recordings};
 use cartouche_schema::wire::{Cycle, RawReading};
 
 /// Readings per batch, as `cartouche-agent run` spools them.
@@ -18,21 +18,7 @@ const BATCH: usize = 50;
 
 fn recordings() -> Vec<Walk> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
-    let mut walks = Vec::new();
-    for dir in ["librenms", "bieniu-brother"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
-            .expect("testdata/printers is there")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "snmprec"))
-            .collect();
-        files.sort();
-        for file in files {
-            let text = std::fs::read_to_string(&file).expect("readable recording");
-            walks.push(Walk::from_snmprec(&text).expect("valid recording"));
-        }
-    }
-    walks
+    read_recordings(&root).expect("testdata/printers holds valid recordings").into_iter().map(|(_, w)| w).collect()
 }
 
 fn reading(walk: Walk, cycle: Cycle, n: usize) -> RawReading {

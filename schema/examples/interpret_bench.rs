@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cartouche_schema::profiles::{ProfileSet, Walk, interpret};
+use cartouche_schema::profiles::{ProfileSet, interpret, read_recordings};
 
 fn time<T>(rounds: u32, mut f: impl FnMut() -> T) -> (Duration, Duration) {
     let mut samples: Vec<Duration> = (0..rounds)
@@ -22,20 +22,7 @@ fn time<T>(rounds: u32, mut f: impl FnMut() -> T) -> (Duration, Duration) {
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
-    let mut walks = Vec::new();
-    for dir in ["librenms", "bieniu-brother"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
-            .expect("testdata/printers is there")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "snmprec"))
-            .collect();
-        files.sort();
-        for file in files {
-            let text = std::fs::read_to_string(&file).expect("readable recording");
-            walks.push((file, Walk::from_snmprec(&text).expect("valid recording")));
-        }
-    }
+    let walks = read_recordings(&root).expect("testdata/printers holds valid recordings");
     let (load, _) = time(50, || ProfileSet::builtin().expect("profiles load"));
     let profiles = ProfileSet::builtin().expect("profiles load");
     let (zebra_path, zebra) = walks.iter().max_by_key(|(_, w)| w.len()).expect("at least one recording");

@@ -23,7 +23,7 @@ pub use oid::Oid;
 pub use profile::{CyclePlan, Profile, ProfileError, ProfileSet, ReadPlan};
 pub use snapshot::DeviceSnapshot;
 pub use value::Value;
-pub use walk::Walk;
+pub use walk::{Walk, read_recordings};
 
 /// The read plan for a device whose walk (even a partial one from discovery) is `walk`.
 pub fn read_plan_for(walk: &Walk, set: &ProfileSet) -> ReadPlan {

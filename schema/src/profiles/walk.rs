@@ -159,6 +159,33 @@ impl Walk {
     }
 }
 
+/// Every `.snmprec` recording below `root` (sub-folders included), sorted by path: the corpus
+/// that tests and benchmarks read. Fails naming the file that is unreadable or malformed.
+pub fn read_recordings(root: &std::path::Path) -> Result<Vec<(std::path::PathBuf, Walk)>, String> {
+    let mut folders = vec![root.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = folders.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "snmprec") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let walk = Walk::from_snmprec(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok((path, walk))
+        })
+        .collect()
+}
+
 fn encode_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -224,20 +251,7 @@ mod tests {
     fn every_recording_survives_a_round_trip_through_snmprec() {
         let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
         let mut checked = 0;
-        let mut folders = vec![folder.clone()];
-        let mut files = Vec::new();
-        while let Some(dir) = folders.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    folders.push(path);
-                } else if path.extension().is_some_and(|e| e == "snmprec") {
-                    files.push(path);
-                }
-            }
-        }
-        for path in files {
-            let walk = Walk::from_snmprec(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (path, walk) in read_recordings(&folder).unwrap() {
             let written = walk.to_snmprec();
             assert_eq!(Walk::from_snmprec(&written).unwrap(), walk, "{}", path.display());
             checked += 1;
