@@ -8,137 +8,27 @@ use graphql_client::GraphQLQuery;
 /// The API's `DateTime` scalar (RFC 3339).
 pub type DateTime = String;
 
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/session.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Login;
+/// One typed operation per document name; all share the schema and the derives. The file is
+/// taken as a `tt`: graphql_client's derive does not see a `literal` fragment as a string.
+macro_rules! operations {
+    ($($file:tt => [$($name:ident),+ $(,)?]),+ $(,)?) => {
+        $($(
+            #[derive(GraphQLQuery)]
+            #[graphql(
+                schema_path = "../api/schema.graphql",
+                query_path = $file,
+                response_derives = "Debug, Clone, PartialEq",
+                variables_derives = "Debug, Clone"
+            )]
+            pub struct $name;
+        )+)+
+    };
+}
 
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/session.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Refresh;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/session.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Logout;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/session.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Me;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/sites.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Sites;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/sites.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct CreateSite;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/sites.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct DeleteSite;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/users.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Users;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/users.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct CreateUser;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/users.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct SetUserDisabled;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/tenants.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Tenants;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/tenants.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct CreateTenant;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/api_tokens.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct ApiTokens;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/api_tokens.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct CreateApiToken;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "graphql/api_tokens.graphql",
-    response_derives = "Debug, Clone, PartialEq",
-    variables_derives = "Debug, Clone"
-)]
-pub struct RevokeApiToken;
+operations! {
+    "graphql/session.graphql" => [Login, Refresh, Logout, Me],
+    "graphql/sites.graphql" => [Sites, CreateSite, DeleteSite],
+    "graphql/users.graphql" => [Users, CreateUser, SetUserDisabled],
+    "graphql/tenants.graphql" => [Tenants, CreateTenant],
+    "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
+}
