@@ -66,6 +66,12 @@ pub enum LinkError {
     BadUrl(String),
     #[error("certificate authorities in {path}: {reason}")]
     Ca { path: String, reason: String },
+    #[error("TLS settings: {0}")]
+    Tls(String),
+    #[error("the spool: {0}")]
+    Spool(#[from] crate::spool::SpoolError),
+    #[error("the link broke: {0}")]
+    Broken(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// TLS settings for the link: the public web's authorities (Mozilla's list, built in, so a
@@ -90,7 +96,7 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, L
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| LinkError::Ca { path: String::new(), reason: e.to_string() })?
+        .map_err(|e| LinkError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
@@ -292,12 +298,8 @@ pub async fn run(
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn send(socket: &mut Socket, message: &AgentMessage) -> Result<(), LinkError> {
-    let text = serde_json::to_string(message)
-        .map_err(|e| LinkError::Unreachable { server: String::new(), source: e.into() })?;
-    socket
-        .send(Message::text(text))
-        .await
-        .map_err(|e| LinkError::Unreachable { server: String::new(), source: e.into() })
+    let text = serde_json::to_string(message).map_err(|e| LinkError::Broken(e.into()))?;
+    socket.send(Message::text(text)).await.map_err(|e| LinkError::Broken(e.into()))
 }
 
 /// One connection, from hello until it breaks. `Ok` when the server closed it cleanly.
@@ -349,12 +351,12 @@ async fn session(
         if (in_flight as usize) < options.window {
             let room = options.window - in_flight as usize;
             let batches = {
-                let spool = handles.spool.lock().map_err(|_| down("spool lock poisoned".into()))?;
-                spool.pending_after(last_sent, room).map_err(|e| down(e.into()))?
+                let spool = handles.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                spool.pending_after(last_sent, room)?
             };
             for (sequence, payload) in batches {
                 // The payload is the JSON array of readings the cycle serialised; framed as is.
-                let payload = String::from_utf8(payload).map_err(|e| down(e.into()))?;
+                let payload = String::from_utf8(payload).map_err(|e| LinkError::Broken(e.into()))?;
                 let text = format!("{{\"type\":\"readings\",\"sequence\":{sequence},\"readings\":{payload}}}");
                 socket.send(Message::text(text)).await.map_err(|e| down(e.into()))?;
                 last_sent = sequence;
@@ -367,12 +369,7 @@ async fn session(
                 match incoming? {
                     None => return Ok(()),
                     Some(ServerMessage::Ack { sequence }) => {
-                        let spool_result = handles.spool.lock().map(|mut s| s.ack(sequence));
-                        match spool_result {
-                            Ok(Ok(_)) => {}
-                            Ok(Err(err)) => return Err(down(err.into())),
-                            Err(_) => return Err(down("spool lock poisoned".into())),
-                        }
+                        handles.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).ack(sequence)?;
                         in_flight = in_flight.saturating_sub(1);
                     }
                     Some(ServerMessage::Config(config)) => {
@@ -405,7 +402,7 @@ async fn session(
 async fn next_message(socket: &mut Socket) -> Result<Option<ServerMessage>, LinkError> {
     loop {
         let Some(frame) = socket.next().await else { return Ok(None) };
-        let frame = frame.map_err(|e| LinkError::Unreachable { server: String::new(), source: e.into() })?;
+        let frame = frame.map_err(|e| LinkError::Broken(e.into()))?;
         match frame {
             Message::Text(text) => match serde_json::from_str(&text) {
                 Ok(message) => return Ok(Some(message)),
