@@ -8,22 +8,12 @@ use std::time::Duration;
 use cartouche_agent::read::{ReadOptions, read_device};
 use cartouche_agent::snmp::{Credential, EngineConfig, Session, SnmpError, Target};
 use cartouche_e2e::simulator::{Device, Faults, Simulator};
-use cartouche_schema::profiles::{ProfileSet, Walk, interpret};
+use cartouche_schema::profiles::{ProfileSet, Walk, interpret, read_recordings};
 use secrecy::SecretString;
 
 fn recordings() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
-    let mut files = Vec::new();
-    for dir in ["librenms", "bieniu-brother"] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "snmprec") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    read_recordings(&root).unwrap().into_iter().map(|(path, _)| path).collect()
 }
 
 fn load(path: &Path) -> Walk {
