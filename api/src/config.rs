@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::secrets::SecretKeys;
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: SecretString,
@@ -24,6 +26,8 @@ pub struct Config {
     pub db_pool_size: usize,
     /// `CARTOUCHE_MIGRATE_ON_START`: apply pending migrations before serving.
     pub migrate_on_start: bool,
+    /// `CARTOUCHE_SECRET_KEY` (and `CARTOUCHE_SECRET_KEY_PREVIOUS`): seals SNMP secrets at rest.
+    pub secret_keys: SecretKeys,
 }
 
 impl Config {
@@ -58,6 +62,12 @@ impl Config {
             Some("false" | "0" | "no") => false,
             Some(other) => bail!("CARTOUCHE_MIGRATE_ON_START={other:?}: expected true or false"),
         };
+        let secret_keys = SecretKeys::parse(
+            &var("CARTOUCHE_SECRET_KEY").context(
+                "CARTOUCHE_SECRET_KEY is not set (32 random bytes in base64: head -c 32 /dev/urandom | base64)",
+            )?,
+            var("CARTOUCHE_SECRET_KEY_PREVIOUS").as_deref(),
+        )?;
         Ok(Config {
             database_url: SecretString::from(database_url),
             listen,
@@ -67,6 +77,7 @@ impl Config {
             web_dir: var("CARTOUCHE_WEB_DIR").map(PathBuf::from),
             db_pool_size,
             migrate_on_start,
+            secret_keys,
         })
     }
 
@@ -103,10 +114,16 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
     #[test]
     fn defaults_apply_when_only_the_required_variables_are_set() {
-        let c = config(&[("DATABASE_URL", "postgres://x@127.0.0.1/db"), ("CARTOUCHE_JWT_SECRET", SECRET)]).unwrap();
+        let c = config(&[
+            ("DATABASE_URL", "postgres://x@127.0.0.1/db"),
+            ("CARTOUCHE_JWT_SECRET", SECRET),
+            ("CARTOUCHE_SECRET_KEY", KEY),
+        ])
+        .unwrap();
         assert_eq!(c.listen.port(), 8080);
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert!(c.migrate_on_start);
@@ -114,7 +131,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable_at_fault() {
-        let err = config(&[("CARTOUCHE_JWT_SECRET", SECRET)]).unwrap_err().to_string();
+        let err = config(&[("CARTOUCHE_JWT_SECRET", SECRET), ("CARTOUCHE_SECRET_KEY", KEY)]).unwrap_err().to_string();
         assert!(err.contains("DATABASE_URL"), "{err}");
         let err =
             config(&[("DATABASE_URL", "postgres://x"), ("CARTOUCHE_JWT_SECRET", "short")]).unwrap_err().to_string();
@@ -122,6 +139,7 @@ mod tests {
         let err = config(&[
             ("DATABASE_URL", "postgres://x"),
             ("CARTOUCHE_JWT_SECRET", SECRET),
+            ("CARTOUCHE_SECRET_KEY", KEY),
             ("CARTOUCHE_LISTEN", "localhost"),
         ])
         .unwrap_err()
@@ -130,10 +148,22 @@ mod tests {
         let err = config(&[
             ("DATABASE_URL", "postgres://x"),
             ("CARTOUCHE_JWT_SECRET", SECRET),
+            ("CARTOUCHE_SECRET_KEY", KEY),
             ("CARTOUCHE_ACCESS_TOKEN_TTL_SECONDS", "0"),
         ])
         .unwrap_err()
         .to_string();
         assert!(err.contains("CARTOUCHE_ACCESS_TOKEN_TTL_SECONDS"), "{err}");
+        let err =
+            config(&[("DATABASE_URL", "postgres://x"), ("CARTOUCHE_JWT_SECRET", SECRET)]).unwrap_err().to_string();
+        assert!(err.contains("CARTOUCHE_SECRET_KEY"), "{err}");
+        let err = config(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("CARTOUCHE_JWT_SECRET", SECRET),
+            ("CARTOUCHE_SECRET_KEY", "dG9vIHNob3J0"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("CARTOUCHE_SECRET_KEY"), "{err}");
     }
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod gateway;
 pub mod graphql;
 mod routes;
+pub mod secrets;
 pub mod telemetry;
 
 use std::net::SocketAddr;

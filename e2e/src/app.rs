@@ -17,6 +17,8 @@ use crate::db::TestDb;
 use crate::graphql::GraphqlClient;
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// The sealing key of the test api (base64 of 32 bytes).
+pub const SECRET_KEY: &str = "dGVzdC1zZWFsaW5nLWtleS10ZXN0LXNlYWxpbmctayE=";
 
 /// A running api with its own database. Stops when dropped.
 pub struct TestApp {
@@ -51,6 +53,7 @@ impl TestApp {
             db_pool_size: 8,
             // The template is migrated already; starting must still work when nothing is pending.
             migrate_on_start: true,
+            secret_keys: cartouche_api::secrets::SecretKeys::parse(SECRET_KEY, None)?,
         };
         let server = Server::bind(config).await?;
         let addr = server.local_addr()?;
