@@ -168,9 +168,37 @@ pub async fn run_agent(
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
 
+    // The last configuration received keeps the cycles going while the server is away,
+    // across restarts.
+    let stored = match spool.load_config()? {
+        Some((json, at)) => match serde_json::from_slice::<AgentConfig>(&json) {
+            Ok(config) => {
+                let since = chrono::DateTime::from_timestamp(at, 0).unwrap_or_default();
+                tracing::info!(ranges = config.ranges.len(), received_at = %since, "using the last configuration received");
+                Some(config)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the stored configuration is unreadable; waiting for the server's");
+                None
+            }
+        },
+        None => None,
+    };
     let spool = Arc::new(Mutex::new(spool));
     let pushed = Arc::new(Notify::new());
-    let (config_tx, config_rx) = watch::channel(None);
+    let (config_tx, config_rx) = watch::channel(stored);
+    let mut to_save = config_rx.clone();
+    let save_spool = spool.clone();
+    tokio::spawn(async move {
+        while to_save.changed().await.is_ok() {
+            let Some(config) = to_save.borrow_and_update().clone() else { continue };
+            let json = serde_json::to_vec(&config).expect("invariant: a configuration serialises");
+            let mut spool = save_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(err) = spool.save_config(&json, Utc::now().timestamp()) {
+                tracing::warn!(error = %err, "could not keep the configuration for a restart");
+            }
+        }
+    });
     let (connected, mut link_state) = watch::channel(false);
     let (run_now_tx, run_now_rx) = mpsc::unbounded_channel();
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();

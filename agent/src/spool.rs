@@ -25,6 +25,8 @@ pub enum SpoolError {
     TooLarge(u64),
     #[error("spool database: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("cannot make the spool {0} private to its owner: {1}")]
+    Permissions(String, std::io::Error),
 }
 
 /// The outcome of a push.
@@ -44,11 +46,19 @@ pub struct Spool {
 impl Spool {
     pub fn open(path: &Path, limit: u64, policy: FullPolicy) -> Result<Spool, SpoolError> {
         let conn = Connection::open(path)?;
+        // The spool keeps the last configuration, SNMP secrets included: owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| SpoolError::Permissions(path.display().to_string(), e))?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS batches (sequence INTEGER PRIMARY KEY, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), json BLOB NOT NULL, received_at INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS cycle_runs (range_id TEXT NOT NULL, cycle TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (range_id, cycle));
              INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0);
              INSERT OR REPLACE INTO meta (key, value) VALUES ('bytes', (SELECT coalesce(sum(bytes), 0) FROM batches));",
@@ -175,6 +185,25 @@ impl Spool {
         Ok(up.zip(since).map(|(up, since)| (up != 0, since)))
     }
 
+    /// Keeps the configuration last received, so that an agent restarted while the server is
+    /// unreachable goes on with its cycles.
+    pub fn save_config(&mut self, json: &[u8], at: i64) -> Result<(), SpoolError> {
+        self.conn.execute(
+            "INSERT INTO config (id, json, received_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET json = excluded.json, received_at = excluded.received_at",
+            params![json, at],
+        )?;
+        Ok(())
+    }
+
+    /// The configuration last received and when (Unix seconds).
+    pub fn load_config(&self) -> Result<Option<(Vec<u8>, i64)>, SpoolError> {
+        Ok(self
+            .conn
+            .query_row("SELECT json, received_at FROM config WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     /// Forgets every batch up to and including `sequence` (the server stored them).
     pub fn ack(&mut self, sequence: u64) -> Result<usize, SpoolError> {
         let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
@@ -219,6 +248,24 @@ mod tests {
         let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
         assert_eq!(spool.push(b"four").unwrap().sequence, 4);
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn the_last_configuration_is_kept_across_a_restart_in_a_private_file() {
+        let path = temp();
+        {
+            let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+            assert_eq!(spool.load_config().unwrap(), None);
+            spool.save_config(b"{\"ranges\":[]}", 10).unwrap();
+            spool.save_config(b"{\"ranges\":[1]}", 20).unwrap();
+        }
+        let spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
+        assert_eq!(spool.load_config().unwrap(), Some((b"{\"ranges\":[1]}".to_vec(), 20)));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
     }
 
     #[test]
