@@ -24,6 +24,12 @@ pub const CHANNEL: &str = "cartouche_events";
 pub enum Entity {
     Site,
     Agent,
+    /// An SNMP credential (agents using it get a new configuration).
+    Credential,
+    /// A discovery range and its schedules.
+    Range,
+    /// A "run now" order for the agent whose id the event carries.
+    AgentCommand,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,9 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cartouche_schema::db::agent_config::AgentCommandRow;
 use cartouche_schema::db::agents::{Agent, EnrollError};
-use cartouche_schema::wire::{AgentConfig, AgentMessage, OLDEST_SUPPORTED, PROTOCOL_VERSION, ServerMessage};
+use cartouche_schema::wire::{AgentConfig, AgentMessage, Cycle, OLDEST_SUPPORTED, PROTOCOL_VERSION, ServerMessage};
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use secrecy::ExposeSecret;
@@ -113,25 +114,42 @@ async fn serve(state: AppState, mut socket: WebSocket) {
         let _ = Agent::seen(&mut conn, agent.id, &agent_version).await;
     }
     let spoken = protocol.min(PROTOCOL_VERSION);
-    if !send(&mut socket, &ServerMessage::Welcome { protocol: spoken }).await
-        || !send(&mut socket, &ServerMessage::Config(AgentConfig::default())).await
-    {
+    if !send(&mut socket, &ServerMessage::Welcome { protocol: spoken }).await {
         return;
     }
     tracing::info!(agent.id = %agent.id, version = %agent_version, "agent connected");
-    let mut revocations = std::pin::pin!(state.events.subscribe());
+    // Subscribed before the first configuration is built: a change committed meanwhile is
+    // seen as an event and sent after it.
+    let mut events = std::pin::pin!(state.events.subscribe());
+    let mut sent_config = None;
+    if !refresh_config(&state, &mut socket, agent.id, &mut sent_config).await
+        || !deliver_commands(&state, &mut socket, agent.id).await
+    {
+        return;
+    }
     loop {
         tokio::select! {
-            event = revocations.next() => {
-                match event {
-                    Some(e) if e.entity == Entity::Agent && e.kind == ChangeKind::Deleted && e.id == agent.id => {
+            event = events.next() => {
+                let Some(event) = event else { return };
+                if event.tenant_id != agent.tenant_id {
+                    continue;
+                }
+                let still_linked = match event.entity {
+                    Entity::Agent if event.id == agent.id && event.kind == ChangeKind::Deleted => {
                         send(&mut socket, &ServerMessage::Refused { reason: "this agent was revoked".into() }).await;
                         let _ = socket.close().await;
                         tracing::info!(agent.id = %agent.id, "link cut: agent revoked");
                         return;
                     }
-                    Some(_) => continue,
-                    None => return,
+                    Entity::AgentCommand if event.id == agent.id => deliver_commands(&state, &mut socket, agent.id).await,
+                    Entity::AgentCommand => true,
+                    // Any other agent of the tenant changing may move its site's ranges here.
+                    Entity::Agent | Entity::Site | Entity::Range | Entity::Credential => {
+                        refresh_config(&state, &mut socket, agent.id, &mut sent_config).await
+                    }
+                };
+                if !still_linked {
+                    return;
                 }
             }
             incoming = socket.next() => {
@@ -166,6 +184,64 @@ async fn serve(state: AppState, mut socket: WebSocket) {
             }
         }
     }
+}
+
+/// Sends the agent its configuration when it differs from what it was last sent. A database
+/// failure keeps the agent on its current configuration (logged); false: the link is broken.
+async fn refresh_config(
+    state: &AppState,
+    socket: &mut WebSocket,
+    agent_id: uuid::Uuid,
+    sent: &mut Option<AgentConfig>,
+) -> bool {
+    let built = async {
+        let mut conn = state.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let agent =
+            Agent::find_for_gateway(&mut conn, agent_id).await?.ok_or_else(|| anyhow::anyhow!("agent is gone"))?;
+        Ok::<_, anyhow::Error>(crate::agent_config::build(&mut conn, &state.config.secret_keys, &agent).await?)
+    };
+    match built.await {
+        Ok(config) if sent.as_ref() != Some(&config) => {
+            let ok = send(socket, &ServerMessage::Config(config.clone())).await;
+            tracing::info!(agent.id = %agent_id, ranges = config.ranges.len(), "configuration sent");
+            *sent = Some(config);
+            ok
+        }
+        Ok(_) => true,
+        Err(err) => {
+            tracing::error!(agent.id = %agent_id, error = %err, "could not build the agent's configuration; it keeps its current one");
+            true
+        }
+    }
+}
+
+/// Sends the agent's waiting "run now" orders. Orders taken but not sent (the link broke)
+/// are given back for the next connection.
+async fn deliver_commands(state: &AppState, socket: &mut WebSocket, agent_id: uuid::Uuid) -> bool {
+    let Ok(mut conn) = state.pool.get().await else {
+        tracing::error!(agent.id = %agent_id, "no database to read run-now orders; they wait");
+        return true;
+    };
+    let orders = match AgentCommandRow::take_pending(&mut conn, agent_id).await {
+        Ok(orders) => orders,
+        Err(err) => {
+            tracing::error!(agent.id = %agent_id, error = %err, "could not read run-now orders; they wait");
+            return true;
+        }
+    };
+    for (index, order) in orders.iter().enumerate() {
+        let Some(cycle) = Cycle::from_name(&order.cycle) else { continue };
+        let message = ServerMessage::RunNow { cycle, range_id: order.range_id.map(|r| r.to_string()) };
+        if !send(socket, &message).await {
+            let unsent: Vec<uuid::Uuid> = orders[index..].iter().map(|o| o.id).collect();
+            if let Err(err) = AgentCommandRow::undeliver(&mut conn, &unsent).await {
+                tracing::error!(agent.id = %agent_id, error = %err, "run-now orders lost with the link");
+            }
+            return false;
+        }
+        tracing::info!(agent.id = %agent_id, cycle = %order.cycle, "run-now delivered");
+    }
+    true
 }
 
 /// Stores a batch and acknowledges it; an error leaves it unacknowledged (the agent resends).

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod agent_config;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod agent_socket;
 pub mod app;
 pub mod browser;
 pub mod db;

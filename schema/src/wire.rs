@@ -94,6 +94,22 @@ impl Cycle {
     pub fn from_name(name: &str) -> Option<Cycle> {
         Cycle::ALL.into_iter().find(|c| c.name() == name)
     }
+
+    /// The schedule a range gets for this cycle unless told otherwise: what a managed-print
+    /// contract needs, at hours when office printers are awake. Discovery once a week
+    /// (Monday 10:00), counters once a day (11:00, every day: billing needs a reading per day
+    /// even from a printer used on a weekend), alerts every hour of office hours on weekdays.
+    pub fn default_schedule(self) -> Schedule {
+        use chrono::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
+        match self {
+            Cycle::Discovery => Schedule::Once { weekday: Mon, hour: 10 },
+            Cycle::Counters => Schedule::window(&[Mon, Tue, Wed, Thu, Fri, Sat, Sun], 11, 12)
+                .expect("invariant: 11:00 is a valid hour"),
+            Cycle::Alerts => {
+                Schedule::window(&[Mon, Tue, Wed, Thu, Fri], 7, 19).expect("invariant: 7:00-19:00 is a valid window")
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -42,6 +42,22 @@ impl AgentNode {
     async fn site_id(&self) -> Option<ID> {
         self.0.site_id.map(|s| ID(s.to_string()))
     }
+    /// Minutes between polls of local (USB) printers; null: with the network counters.
+    async fn usb_interval_minutes(&self) -> Option<i32> {
+        self.0.usb_interval_minutes
+    }
+    /// The discovery ranges this agent scans (assigned to it, or its site's unassigned ones
+    /// when it is the site's first active agent).
+    async fn discovery_ranges(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::agent_config::DiscoveryRangeNode>> {
+        let mut conn = conn(ctx).await?;
+        let rows = cartouche_schema::db::agent_config::DiscoveryRangeRow::for_agent(&mut conn, &self.0)
+            .await
+            .map_err(|e| ApiError::from_db("discovery range", e))?;
+        Ok(rows.into_iter().map(|(row, _)| super::agent_config::DiscoveryRangeNode(row)).collect())
+    }
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantNode> {
         load_tenant(ctx, self.0.tenant_id).await?.ok_or_else(|| ApiError::NotFound("tenant").into())
     }

@@ -4,6 +4,7 @@
 //! function with the actor's scope, map the result. The SDL is checked in as
 //! `api/schema.graphql`.
 
+mod agent_config;
 mod agents;
 mod api_tokens;
 mod connection;
@@ -32,6 +33,7 @@ pub struct Query(
     users::UserQuery,
     api_tokens::ApiTokenQuery,
     agents::AgentQuery,
+    agent_config::AgentConfigQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +44,7 @@ pub struct Mutation(
     users::UserMutation,
     api_tokens::ApiTokenMutation,
     agents::AgentMutation,
+    agent_config::AgentConfigMutation,
 );
 
 #[derive(MergedSubscription, Default)]

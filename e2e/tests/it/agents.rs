@@ -3,51 +3,26 @@
 
 use std::time::Duration;
 
+use cartouche_e2e::agent_socket::{self, Socket};
 use cartouche_e2e::app::TestApp;
 use cartouche_schema::domain::Role;
 use cartouche_schema::wire::{AgentMessage, Cycle, CycleReport, PROTOCOL_VERSION, RawReading, ServerMessage};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 const PASSWORD: &str = "correct horse battery";
 
 async fn enroll(app: &TestApp, key: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/agent/enroll", app.base_url))
-        .json(&json!({ "key": key, "name": "pc-accueil", "version": "0.1.0" }))
-        .send()
-        .await
-        .unwrap()
+    agent_socket::enroll(app, key, "pc-accueil").await.unwrap()
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn connect(app: &TestApp, agent_id: &str, credential: &str) -> (Socket, ServerMessage) {
-    let url = format!("{}/agent/ws", app.base_url.replacen("http://", "ws://", 1));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let hello = AgentMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        agent_id: agent_id.to_owned(),
-        credential: credential.to_owned(),
-        agent_version: "0.1.0".into(),
-        capabilities: vec![],
-    };
-    socket.send(Message::text(serde_json::to_string(&hello).unwrap())).await.unwrap();
-    let first = next(&mut socket).await.expect("an answer to hello");
-    (socket, first)
+    agent_socket::connect(app, agent_id, credential).await.unwrap()
 }
 
 async fn next(socket: &mut Socket) -> Option<ServerMessage> {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.ok()??.ok()?;
-        if let Message::Text(text) = frame {
-            return serde_json::from_str(&text).ok();
-        }
-        if let Message::Close(_) = frame {
-            return None;
-        }
-    }
+    agent_socket::next(socket, Duration::from_secs(10)).await
 }
 
 fn reading(n: u32) -> RawReading {

@@ -85,6 +85,9 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(enrollment_keys::table, enrollment_keys::all_columns));
     expected.extend(declared(raw_batches::table, raw_batches::all_columns));
     expected.extend(declared(cycle_reports::table, cycle_reports::all_columns));
+    expected.extend(declared(snmp_credentials::table, snmp_credentials::all_columns));
+    expected.extend(declared(discovery_ranges::table, discovery_ranges::all_columns));
+    expected.extend(declared(agent_commands::table, agent_commands::all_columns));
     expected.extend(declared(api_tokens::table, api_tokens::all_columns));
     expected.extend(declared(login_throttle::table, login_throttle::all_columns));
     expected.extend(declared(refresh_tokens::table, refresh_tokens::all_columns));

@@ -51,6 +51,8 @@ pub struct Agent {
     pub enrolled_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Minutes between polls of local (USB) printers; `None`: with the network counters.
+    pub usb_interval_minutes: Option<i32>,
 }
 
 /// A cycle report as stored.

@@ -1,6 +1,20 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    agent_commands (id) {
+        id -> Uuid,
+        agent_id -> Uuid,
+        tenant_id -> Uuid,
+        cycle -> Text,
+        range_id -> Nullable<Uuid>,
+        requested_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     agents (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -12,6 +26,7 @@ diesel::table! {
         enrolled_at -> Timestamptz,
         last_seen_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        usb_interval_minutes -> Nullable<Int4>,
     }
 }
 
@@ -43,6 +58,21 @@ diesel::table! {
         devices_failed -> Int4,
         devices_asleep -> Int4,
         received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    discovery_ranges (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Uuid,
+        agent_id -> Nullable<Uuid>,
+        name -> Text,
+        ranges -> Text,
+        credential_ids -> Array<Nullable<Uuid>>,
+        schedules -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -118,6 +148,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    snmp_credentials (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        version -> Text,
+        v3_user -> Nullable<Text>,
+        auth_protocol -> Nullable<Text>,
+        priv_protocol -> Nullable<Text>,
+        context -> Nullable<Text>,
+        sealed -> Bytea,
+        key_id -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         parent_id -> Nullable<Uuid>,
@@ -142,6 +189,10 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(agent_commands -> agents (agent_id));
+diesel::joinable!(agent_commands -> discovery_ranges (range_id));
+diesel::joinable!(agent_commands -> tenants (tenant_id));
+diesel::joinable!(agent_commands -> users (requested_by));
 diesel::joinable!(agents -> enrollment_keys (enrollment_key));
 diesel::joinable!(agents -> sites (site_id));
 diesel::joinable!(agents -> tenants (tenant_id));
@@ -149,6 +200,9 @@ diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(cycle_reports -> agents (agent_id));
 diesel::joinable!(cycle_reports -> tenants (tenant_id));
+diesel::joinable!(discovery_ranges -> agents (agent_id));
+diesel::joinable!(discovery_ranges -> sites (site_id));
+diesel::joinable!(discovery_ranges -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> sites (site_id));
 diesel::joinable!(enrollment_keys -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> users (created_by));
@@ -159,18 +213,22 @@ diesel::joinable!(refresh_tokens -> tenants (tenant_id));
 diesel::joinable!(sessions -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sites -> tenants (tenant_id));
+diesel::joinable!(snmp_credentials -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    agent_commands,
     agents,
     api_tokens,
     cycle_reports,
+    discovery_ranges,
     enrollment_keys,
     login_throttle,
     raw_batches,
     refresh_tokens,
     sessions,
     sites,
+    snmp_credentials,
     tenants,
     users,
 );
