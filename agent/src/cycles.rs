@@ -23,6 +23,8 @@ pub struct CycleOptions {
     pub engine: EngineConfig,
     /// Sweep and read settings; `keep_raw` is forced on for discovery.
     pub sweep: SweepConfig,
+    /// Where local (USB) printers are read; `None`: not on this host.
+    pub local: Option<crate::local::LocalOptions>,
 }
 
 /// A configuration problem that stops one cycle, named for the console.

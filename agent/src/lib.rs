@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod http;
 pub mod inspect;
 pub mod link;
+pub mod local;
 pub mod profiles;
 pub mod read;
 pub mod scheduler;

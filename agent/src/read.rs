@@ -79,6 +79,7 @@ impl Reading {
             notes: self.notes.clone(),
             engine_id: self.engine_id.clone(),
             npap: self.npap,
+            ipp: None,
         }
     }
 }

@@ -20,6 +20,27 @@ use crate::spool::{Spool, SpoolError};
 /// jump: a laptop waking up, an NTP correction).
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// The range id local printers' runs and reports go under.
+pub const LOCAL_RANGE: &str = "local";
+/// The spool note holding the last local read's per-source report (JSON).
+pub const LOCAL_NOTE: &str = "local_sources";
+/// Local printers' polling interval when the server says nothing, or says "with the network
+/// counters" while the agent has no range.
+const DEFAULT_LOCAL_MINUTES: i64 = 30;
+
+/// How often local printers are read under `config`: every N minutes, or `None` for "after
+/// each network counters cycle".
+fn local_every(config: Option<&AgentConfig>) -> Option<chrono::Duration> {
+    match config {
+        None => Some(chrono::Duration::minutes(DEFAULT_LOCAL_MINUTES)),
+        Some(c) => match c.usb_interval_minutes {
+            Some(m) => Some(chrono::Duration::minutes(i64::from(m.max(1)))),
+            None if c.ranges.is_empty() => Some(chrono::Duration::minutes(DEFAULT_LOCAL_MINUTES)),
+            None => None,
+        },
+    }
+}
+
 /// Resolves once `shutdown` says stop (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
@@ -46,11 +67,26 @@ impl Driver {
         mut run_now: mpsc::UnboundedReceiver<RunNow>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), SpoolError> {
-        let mut scheduler = Scheduler::from_last_runs(self.lock().last_runs()?);
+        let last_runs = self.lock().last_runs()?;
+        let mut last_local = last_runs
+            .iter()
+            .find(|(range, _, _)| range == LOCAL_RANGE)
+            .and_then(|(_, _, at)| chrono::DateTime::from_timestamp(*at, 0));
+        let mut scheduler = Scheduler::from_last_runs(last_runs);
         let mut reported_problems = Vec::new();
         loop {
             let current = config.borrow_and_update().clone();
             let mut wake = MAX_SLEEP;
+            if let Some(local) = &self.options.local
+                && let Some(every) = local_every(current.as_ref())
+            {
+                let next = last_local.map_or_else(Utc::now, |last| last + every);
+                if next <= Utc::now() {
+                    self.run_local(local, &mut last_local).await?;
+                } else {
+                    wake = wake.min((next - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+                }
+            }
             if let Some(current) = &current {
                 let now = Utc::now();
                 let (due, problems) = scheduler.due(current, now);
@@ -62,11 +98,20 @@ impl Driver {
                     }
                     reported_problems = said;
                 }
+                let mut counters_ran = false;
                 for Due { range_id, cycle } in due {
                     if *shutdown.borrow() {
                         return Ok(());
                     }
                     self.run_one(current, &range_id, cycle, &mut scheduler).await?;
+                    counters_ran |= cycle == cartouche_schema::wire::Cycle::Counters;
+                }
+                // Local printers "with the network counters": once after a round of them.
+                if counters_ran
+                    && let Some(local) = &self.options.local
+                    && local_every(Some(current)).is_none()
+                {
+                    self.run_local(local, &mut last_local).await?;
                 }
                 if let Some(next) = scheduler.next_wake(current, Utc::now()) {
                     let until = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -134,6 +179,53 @@ impl Driver {
                 let _ = self.reports.send(outcome.report);
             }
             Err(err) => tracing::error!(range = range_id, cycle = cycle_name(cycle), error = %err, "cycle not run"),
+        }
+        Ok(())
+    }
+
+    /// Reads the local printers, spools their readings, keeps what each source gave for
+    /// `status`, and reports the run when the host has a print system at all.
+    async fn run_local(
+        &self,
+        options: &crate::local::LocalOptions,
+        last: &mut Option<chrono::DateTime<Utc>>,
+    ) -> Result<(), SpoolError> {
+        let started_at = Utc::now();
+        *last = Some(started_at);
+        self.lock().record_run(
+            LOCAL_RANGE,
+            cycle_name(cartouche_schema::wire::Cycle::Counters),
+            started_at.timestamp(),
+        )?;
+        let clock = std::time::Instant::now();
+        let outcome = crate::local::read(options).await;
+        let read = u32::try_from(outcome.readings.len()).unwrap_or(u32::MAX);
+        let failed: usize = outcome.sources.iter().map(|s| s.errors.len()).sum();
+        let available = outcome.sources.iter().any(|s| s.unavailable.is_none());
+        let said = serde_json::to_string(&outcome.sources).expect("invariant: source reports serialise");
+        let before = self.lock().note(LOCAL_NOTE)?;
+        if before.as_deref() != Some(said.as_str()) {
+            for source in &outcome.sources {
+                match &source.unavailable {
+                    Some(why) => tracing::info!(source = %source.source, %why, "local printers: source not available"),
+                    None => {
+                        tracing::info!(source = %source.source, printers = source.printers, skipped = ?source.skipped, "local printers: source read")
+                    }
+                }
+            }
+            self.lock().set_note(LOCAL_NOTE, &said)?;
+        }
+        self.spool_readings(outcome.readings)?;
+        if available {
+            let _ = self.reports.send(CycleReport {
+                cycle: cartouche_schema::wire::Cycle::Counters,
+                range_id: Some(LOCAL_RANGE.to_owned()),
+                started_at,
+                duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+                devices_read: read,
+                devices_failed: u32::try_from(failed).unwrap_or(u32::MAX),
+                devices_asleep: 0,
+            });
         }
         Ok(())
     }
@@ -226,8 +318,17 @@ pub async fn run_agent(
     let driver = Driver { spool, pushed, reports: reports_tx, profiles, options, batch_size: 50 };
     tracing::info!(agent = %enrollment.agent_id, server = %enrollment.server, "agent starting");
     let link_stop = stop_rx.clone();
-    let link_task =
-        tokio::spawn(async move { link::run(&enrollment, vec![], handles, reports_rx, link_options, link_stop).await });
+    // What this host could read last time it looked (the first local read tells the next
+    // connection).
+    let capabilities: Vec<String> = {
+        let spool = final_spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sources: Vec<crate::local::SourceReport> =
+            spool.note(LOCAL_NOTE)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+        sources.into_iter().filter(|s| s.unavailable.is_none()).map(|s| s.source).collect()
+    };
+    let link_task = tokio::spawn(async move {
+        link::run(&enrollment, capabilities, handles, reports_rx, link_options, link_stop).await
+    });
     // The driver also ends when the link ends (the configuration channel closes with it).
     tokio::select! {
         outcome = driver.drive(config_rx, run_now_rx, stop_rx) => outcome.context("the spool failed")?,

@@ -59,6 +59,7 @@ impl Spool {
             "CREATE TABLE IF NOT EXISTS batches (sequence INTEGER PRIMARY KEY, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), json BLOB NOT NULL, received_at INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS notes (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS cycle_runs (range_id TEXT NOT NULL, cycle TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (range_id, cycle));
              INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0);
              INSERT OR REPLACE INTO meta (key, value) VALUES ('bytes', (SELECT coalesce(sum(bytes), 0) FROM batches));",
@@ -202,6 +203,19 @@ impl Spool {
             .conn
             .query_row("SELECT json, received_at FROM config WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
+    }
+
+    /// Keeps a short text for `status` (what the local print system gave, …).
+    pub fn set_note(&mut self, key: &str, value: &str) -> Result<(), SpoolError> {
+        self.conn.execute(
+            "INSERT INTO notes (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn note(&self, key: &str) -> Result<Option<String>, SpoolError> {
+        Ok(self.conn.query_row("SELECT value FROM notes WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     /// Forgets every batch up to and including `sequence` (the server stored them).

@@ -5,6 +5,7 @@ pub mod app;
 pub mod browser;
 pub mod db;
 pub mod graphql;
+pub mod ipp_printer;
 pub mod simulator;
 pub mod snmpd;
 pub mod ws;

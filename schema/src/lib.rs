@@ -2,6 +2,7 @@
 
 pub mod domain;
 pub mod identity;
+pub mod ipp;
 pub mod profiles;
 pub mod ranges;
 pub mod schedule;

@@ -184,6 +184,10 @@ pub struct RawReading {
     pub notes: Vec<String>,
     pub engine_id: Option<String>,
     pub npap: Option<bool>,
+    /// A local printer read over IPP: its attributes as an IPP message (base64), exactly as
+    /// received (`schema::ipp` decodes and interprets it). `snmprec` is empty then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipp: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -35,6 +35,7 @@ fn reading(n: u32) -> RawReading {
         notes: vec![],
         engine_id: None,
         npap: None,
+        ipp: None,
     }
 }
 

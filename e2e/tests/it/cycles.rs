@@ -55,6 +55,7 @@ fn options() -> CycleOptions {
             keep_raw: false,
         },
         engine,
+        local: None,
     }
 }
 

@@ -70,6 +70,7 @@ fn batch(n: u32) -> Vec<u8> {
         notes: vec![],
         engine_id: None,
         npap: None,
+        ipp: None,
     };
     serde_json::to_vec(&vec![reading]).unwrap()
 }
@@ -191,7 +192,7 @@ async fn the_whole_agent_shows_its_link_to_status_and_stops_for_good_when_revoke
     // `status` reads the same database from another process while the agent runs.
     let status = Spool::open(&spool_path, 1 << 20, FullPolicy::DropOldest).unwrap();
     let profiles = Arc::new(cartouche_schema::profiles::ProfileSet::builtin().unwrap());
-    let options = CycleOptions { engine: Default::default(), sweep: Default::default() };
+    let options = CycleOptions { engine: Default::default(), sweep: Default::default(), local: None };
     let link_options = LinkOptions { heartbeat: Duration::from_millis(300), ..LinkOptions::default() };
     let running = tokio::spawn(run_agent(enrollment, profiles, spool, options, link_options, std::future::pending()));
 

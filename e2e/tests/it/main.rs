@@ -8,6 +8,7 @@ mod cycles;
 mod health;
 mod jobs;
 mod link;
+mod local;
 mod migrations;
 mod pagination;
 mod snmpv3;

@@ -53,36 +53,43 @@ pub struct EnrollArgs {
 #[derive(Args)]
 pub struct RunArgs {
     /// The enrollment saved by `enroll`.
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_ENROLLMENT)]
+    #[arg(long, env = "CARTOUCHE_AGENT_CONFIG", value_name = "FILE", default_value = DEFAULT_ENROLLMENT)]
     pub config: PathBuf,
     /// The spool database (default: spool.db beside the enrollment).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "CARTOUCHE_AGENT_SPOOL", value_name = "FILE")]
     pub spool: Option<PathBuf>,
     /// Room for readings waiting for the server, in MiB.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, env = "CARTOUCHE_AGENT_SPOOL_MIB", default_value_t = 256)]
     pub spool_mib: u64,
     /// When the spool is full: drop the oldest readings (newest counters matter most), or
     /// refuse new ones.
-    #[arg(long, value_enum, default_value = "drop-oldest")]
+    #[arg(long, env = "CARTOUCHE_AGENT_SPOOL_FULL", value_enum, default_value = "drop-oldest")]
     pub spool_full: SpoolFull,
     /// A folder of extra or corrected profiles (*.toml).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, env = "CARTOUCHE_AGENT_PROFILES", value_name = "DIR")]
     pub profiles: Option<PathBuf>,
     /// Probes per second during discovery.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, env = "CARTOUCHE_AGENT_RATE", default_value_t = 2000)]
     pub rate: u32,
     /// Devices read at once.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, env = "CARTOUCHE_AGENT_CONCURRENCY", default_value_t = 32)]
     pub concurrency: usize,
     /// UDP port of the devices' SNMP agents.
-    #[arg(long, default_value_t = 161)]
+    #[arg(long, env = "CARTOUCHE_AGENT_SNMP_PORT", default_value_t = 161)]
     pub snmp_port: u16,
     /// Port of the devices' embedded web servers; 0 disables HTTP reads.
-    #[arg(long, default_value_t = 80)]
+    #[arg(long, env = "CARTOUCHE_AGENT_HTTP_PORT", default_value_t = 80)]
     pub http_port: u16,
     /// Port probed for NPAP; 0 disables the probe.
-    #[arg(long, default_value_t = 9300)]
+    #[arg(long, env = "CARTOUCHE_AGENT_NPAP_PORT", default_value_t = 9300)]
     pub npap_port: u16,
+    /// CUPS on this host, for local (USB) printers; "off" to leave CUPS alone.
+    #[arg(long, env = "CARTOUCHE_AGENT_CUPS", default_value = "127.0.0.1:631", value_name = "ADDRESS|off")]
+    pub cups: String,
+    /// ipp-usb's ports on this host (it gives each IPP-over-USB printer one, from 60000);
+    /// "off" to leave ipp-usb alone.
+    #[arg(long, env = "CARTOUCHE_AGENT_IPP_USB_PORTS", default_value = "60000-60007", value_name = "FIRST-LAST|off")]
+    pub ipp_usb_ports: String,
 }
 
 #[derive(Args)]
@@ -154,7 +161,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         snmp_port,
         http_port,
         npap_port,
+        cups,
+        ipp_usb_ports,
     } = args;
+    let local = local_options(&cups, &ipp_usb_ports)?;
     let enrollment = link::Enrollment::load(&config)?;
     let set = std::sync::Arc::new(profiles::load(dir.as_deref())?);
     let spool_path = spool.unwrap_or_else(|| config.with_file_name("spool.db"));
@@ -172,7 +182,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         ..ReadOptions::new(engine.walk_cap, engine.max_repetitions)
     };
     let sweep = SweepConfig { port: snmp_port, rate, concurrency, read, ..SweepConfig::default() };
-    let options = cartouche_agent::cycles::CycleOptions { engine, sweep };
+    let options = cartouche_agent::cycles::CycleOptions { engine, sweep, local };
     let link_options = link::LinkOptions::default();
     let outcome = cartouche_agent::service::run_agent(enrollment, set, spool, options, link_options, signalled()).await;
     if let Err(err) = &outcome
@@ -183,6 +193,36 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         std::process::exit(78);
     }
     outcome
+}
+
+/// Where local printers are read, from `--cups` and `--ipp-usb-ports`; `None` when both are off.
+fn local_options(cups: &str, ports: &str) -> anyhow::Result<Option<cartouche_agent::local::LocalOptions>> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let cups = match cups.trim() {
+        "off" => None,
+        address => Some(
+            address
+                .parse::<SocketAddr>()
+                .with_context(|| format!("--cups {address:?}: expected an address such as 127.0.0.1:631, or off"))?,
+        ),
+    };
+    let ipp_usb = match ports.trim() {
+        "off" => vec![],
+        range => {
+            let bad = || anyhow::anyhow!("--ipp-usb-ports {range:?}: expected FIRST-LAST such as 60000-60007, or off");
+            let (first, last) = range.split_once('-').unwrap_or((range, range));
+            let first: u16 = first.trim().parse().map_err(|_| bad())?;
+            let last: u16 = last.trim().parse().map_err(|_| bad())?;
+            if first == 0 || last < first || last - first >= 64 {
+                return Err(bad());
+            }
+            (first..=last).map(|port| SocketAddr::from((Ipv4Addr::LOCALHOST, port))).collect()
+        }
+    };
+    if cups.is_none() && ipp_usb.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(cartouche_agent::local::LocalOptions { cups, ipp_usb, ..Default::default() }))
 }
 
 /// Prints the link, the spool and the last cycles; exits 3 when the link is down.
@@ -201,6 +241,10 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let link = spool.link_state()?;
     let mut runs = spool.last_runs()?;
     runs.sort();
+    let local: Vec<cartouche_agent::local::SourceReport> = spool
+        .note(cartouche_agent::service::LOCAL_NOTE)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
     let when = |at: i64| {
         chrono::DateTime::<chrono::Utc>::from_timestamp(at, 0).map_or_else(|| at.to_string(), |t| t.to_rfc3339())
     };
@@ -211,6 +255,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             "link": link.map(|(up, since)| serde_json::json!({ "up": up, "since": when(since) })),
             "spool": { "batches": batches, "bytes": bytes, "dropped": dropped },
             "last_runs": runs.iter().map(|(range, cycle, at)| serde_json::json!({ "range": range, "cycle": cycle, "at": when(*at) })).collect::<Vec<_>>(),
+            "local_printers": local,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -224,6 +269,23 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         println!("spool    {batches} batches waiting ({} KiB); {dropped} dropped when full", bytes.div_ceil(1024));
         for (range, cycle, at) in &runs {
             println!("cycle    {range} {cycle}: last run {}", when(*at));
+        }
+        if local.is_empty() {
+            println!("local    not read yet");
+        }
+        for source in &local {
+            match &source.unavailable {
+                Some(why) => println!("local    {}: cannot be read here: {why}", source.source),
+                None => println!("local    {}: {} printer(s) read", source.source, source.printers),
+            }
+            for line in source
+                .errors
+                .iter()
+                .map(|e| format!("error: {e}"))
+                .chain(source.skipped.iter().map(|s| format!("left alone: {s}")))
+            {
+                println!("           {line}");
+            }
         }
     }
     if link.is_some_and(|(up, _)| up) {
