@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::spool::Spool;
 
 /// What enrollment gives an agent; saved as JSON with mode 0600.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Enrollment {
     /// The server's base URL (`http://host:port`, `https://…`).
     pub server: String,

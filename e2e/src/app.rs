@@ -26,6 +26,8 @@ pub struct TestApp {
     pub base_url: String,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<()>>,
+    config: Config,
 }
 
 /// Options for starting the api.
@@ -55,20 +57,51 @@ impl TestApp {
             migrate_on_start: true,
             secret_keys: cartouche_api::secrets::SecretKeys::parse(SECRET_KEY, None)?,
         };
-        let server = Server::bind(config).await?;
+        let mut app = TestApp {
+            db,
+            base_url: String::new(),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+            stop: None,
+            serving: None,
+            config,
+        };
+        app.serve().await?;
+        Ok(app)
+    }
+
+    async fn serve(&mut self) -> anyhow::Result<()> {
+        let server = Server::bind(self.config.clone()).await?;
         let addr = server.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server.serve(async {
+        let serving = tokio::spawn(server.serve(async {
             let _ = stopped.await;
         }));
-        let app = TestApp {
-            db,
-            base_url: format!("http://{addr}"),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
-            stop: Some(stop),
-        };
-        app.wait_ready().await?;
-        Ok(app)
+        self.base_url = format!("http://{addr}");
+        self.stop = Some(stop);
+        self.serving = Some(tokio::spawn(async move {
+            if let Ok(Err(err)) = serving.await {
+                tracing::error!(error = %err, "the test api stopped with an error");
+            }
+        }));
+        self.wait_ready().await
+    }
+
+    /// Stops the api (its open connections must have been closed, e.g. by a relay cut);
+    /// the database stays.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            tokio::time::timeout(Duration::from_secs(20), serving).await.context("the api did not stop in 20 s")??;
+        }
+        Ok(())
+    }
+
+    /// Starts the api again on the same database (on another port: see `base_url`).
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        self.stop().await?;
+        self.serve().await
     }
 
     async fn wait_ready(&self) -> anyhow::Result<()> {
@@ -161,6 +194,32 @@ impl TestApp {
             .await?;
         let key = created["secret"].as_str().context("no enrollment key secret")?.to_owned();
         Ok((tenant, admin, key))
+    }
+
+    /// A site (Europe/Paris) made by `admin`, and a one-use enrollment key for it: agents
+    /// enrolled with it scan the site's ranges. Returns the site id and the key.
+    pub async fn site_with_enrollment_key(admin: &GraphqlClient, name: &str) -> anyhow::Result<(String, String)> {
+        let site = admin
+            .data(
+                "mutation($name: String!) { createSite(input: { name: $name, timeZone: \"Europe/Paris\" }) { id } }",
+                json!({ "name": name }),
+                "createSite",
+            )
+            .await?["id"]
+            .as_str()
+            .context("no site id")?
+            .to_owned();
+        let key = admin
+            .data(
+                "mutation($site: ID!, $name: String!) { createEnrollmentKey(input: { name: $name, siteId: $site, uses: 1 }) { secret } }",
+                json!({ "site": site, "name": name }),
+                "createEnrollmentKey",
+            )
+            .await?["secret"]
+            .as_str()
+            .context("no enrollment key secret")?
+            .to_owned();
+        Ok((site, key))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod db;
 pub mod graphql;
 pub mod ipp_printer;
+pub mod relay;
 pub mod simulator;
 pub mod snmpd;
 pub mod ws;

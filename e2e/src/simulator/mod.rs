@@ -15,6 +15,35 @@ use tokio::task::JoinSet;
 pub use device::{Device, Event, Faults};
 pub use scenario::Scenario;
 
+/// Cycle options for reading simulated devices on `port`: short timeouts (loopback answers
+/// at once; silence means no device), no HTTP or NPAP.
+pub fn cycle_options(port: u16) -> cartouche_agent::cycles::CycleOptions {
+    use std::time::Duration;
+
+    use cartouche_agent::discovery::SweepConfig;
+    use cartouche_agent::read::ReadOptions;
+    use cartouche_agent::snmp::EngineConfig;
+
+    let engine = EngineConfig { first_timeout: Duration::from_millis(400), retries: 2, ..EngineConfig::default() };
+    cartouche_agent::cycles::CycleOptions {
+        sweep: SweepConfig {
+            port,
+            timeout: Duration::from_millis(400),
+            retries: 1,
+            rate: 5_000,
+            concurrency: 8,
+            read: ReadOptions {
+                http_port: None,
+                npap_port: None,
+                ..ReadOptions::new(engine.walk_cap, engine.max_repetitions)
+            },
+            keep_raw: false,
+        },
+        engine,
+        local: None,
+    }
+}
+
 /// Running simulated devices; they stop when this is dropped.
 pub struct Simulator {
     tasks: JoinSet<()>,

@@ -40,28 +40,7 @@ const CREATE_RANGE: &str = "mutation($input: DiscoveryRangeInput!) { createDisco
 async fn ranges_and_credentials_reach_the_agent_when_they_change_and_secrets_stay_sealed() {
     let app = TestApp::start().await.unwrap();
     let (tenant, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
-    let site = admin
-        .data(
-            "mutation { createSite(input: { name: \"Lyon\", timeZone: \"Europe/Paris\" }) { id } }",
-            json!({}),
-            "createSite",
-        )
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key = admin
-        .data(
-            "mutation($site: ID!) { createEnrollmentKey(input: { name: \"Lyon\", siteId: $site, uses: 1 }) { secret } }",
-            json!({ "site": site }),
-            "createEnrollmentKey",
-        )
-        .await
-        .unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (site, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await.unwrap();
     let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-lyon").await.unwrap();
     let mut socket = link(&app, &agent_id, &credential).await;
     let first = next_config(&mut socket).await;

@@ -10,9 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartouche_agent::cycles::{self, CycleError, CycleOptions};
-use cartouche_agent::discovery::SweepConfig;
-use cartouche_agent::read::ReadOptions;
-use cartouche_agent::snmp::EngineConfig;
 use cartouche_e2e::simulator::{Device, Faults, Simulator};
 use cartouche_schema::profiles::{ProfileSet, Walk, interpret, read_plan_for};
 use cartouche_schema::wire::{AgentConfig, CredentialConfig, Cycle, KnownDevice, RangeConfig};
@@ -39,24 +36,7 @@ fn placed(files: &[&str], address: impl Fn(u8) -> std::net::Ipv4Addr) -> Vec<(So
 }
 
 fn options() -> CycleOptions {
-    let engine = EngineConfig { first_timeout: Duration::from_millis(400), retries: 2, ..EngineConfig::default() };
-    CycleOptions {
-        sweep: SweepConfig {
-            port: PORT,
-            timeout: Duration::from_millis(400),
-            retries: 1,
-            rate: 5_000,
-            concurrency: 8,
-            read: ReadOptions {
-                http_port: None,
-                npap_port: None,
-                ..ReadOptions::new(engine.walk_cap, engine.max_repetitions)
-            },
-            keep_raw: false,
-        },
-        engine,
-        local: None,
-    }
+    cartouche_e2e::simulator::cycle_options(PORT)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,55 +10,12 @@ use std::time::Duration;
 use cartouche_agent::link::{self, Enrollment, LinkHandles, LinkOptions};
 use cartouche_agent::spool::{FullPolicy, Spool};
 use cartouche_e2e::app::TestApp;
+use cartouche_e2e::relay::Relay;
 use cartouche_schema::db::agents::Agent;
 use cartouche_schema::wire::{Cycle, RawReading};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, watch};
-use tokio::task::JoinSet;
-
-/// A TCP relay on loopback standing for the network between agent and server; `cut` closes
-/// every connection and refuses new ones until `restore`.
-struct Relay {
-    address: SocketAddr,
-    up: watch::Sender<bool>,
-}
-
-impl Relay {
-    async fn start(upstream: SocketAddr) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (up, _) = watch::channel(true);
-        let state = up.clone();
-        tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
-                if !*state.borrow() {
-                    drop(inbound);
-                    continue;
-                }
-                let mut down = state.subscribe();
-                connections.spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(upstream).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = down.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Relay { address, up }
-    }
-
-    fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
 
 fn batch(n: u32) -> Vec<u8> {
     let reading = RawReading {
@@ -90,7 +47,7 @@ async fn the_agent_uploads_its_spool_and_survives_an_outage_without_loss_or_dupl
     let key = key.as_str();
 
     let upstream: SocketAddr = app.base_url.trim_start_matches("http://").parse().unwrap();
-    let relay = Relay::start(upstream).await;
+    let relay = Relay::start(upstream).await.unwrap();
     let server = format!("http://{}", relay.address);
 
     let refused = link::enroll(&server, "cek_wrong", "pc-accueil", None).await.unwrap_err().to_string();

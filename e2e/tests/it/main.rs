@@ -10,6 +10,7 @@ mod jobs;
 mod link;
 mod local;
 mod migrations;
+mod outage;
 mod pagination;
 mod snmpv3;
 mod subscriptions;

@@ -1,0 +1,223 @@
+//! The whole chain through an outage: the agent (as `cartouche-agent run` runs it) gets its
+//! range from the server, the api stops while a discovery cycle is under way, the agent is
+//! restarted during the outage (and reads its local printers then), and the api comes back:
+//! every reading reaches the database exactly once, the sequence numbers without a gap or a
+//! repeat.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cartouche_agent::cycles::CycleOptions;
+use cartouche_agent::link::{self, LinkOptions};
+use cartouche_agent::local::LocalOptions;
+use cartouche_agent::service::run_agent;
+use cartouche_agent::spool::{FullPolicy, Spool};
+use cartouche_e2e::app::TestApp;
+use cartouche_e2e::ipp_printer::{IppEndpoint, Mode, SimQueue};
+use cartouche_e2e::relay::Relay;
+use cartouche_e2e::simulator::{Device, Simulator};
+use cartouche_schema::db::agents::Agent;
+use cartouche_schema::profiles::{ProfileSet, Walk};
+use cartouche_schema::wire::RawReading;
+use serde_json::json;
+use tokio::sync::oneshot;
+
+const PORT: u16 = 16_163;
+const PRINTERS: [&str; 5] = [
+    "librenms/konica_c250i.snmprec",
+    "librenms/brother_hl5370dw.snmprec",
+    "librenms/dell-laser.snmprec",
+    "librenms/canonprinter_mf.snmprec",
+    "librenms/epson.snmprec",
+];
+
+async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn options(local: Option<LocalOptions>) -> CycleOptions {
+    CycleOptions { local, ..cartouche_e2e::simulator::cycle_options(PORT) }
+}
+
+/// Runs the agent until the returned sender is used (or dropped).
+fn start_agent(
+    enrollment: &link::Enrollment,
+    spool_path: &Path,
+    local: Option<LocalOptions>,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let spool = Spool::open(spool_path, 64 << 20, FullPolicy::RefuseNew).unwrap();
+    let profiles = Arc::new(ProfileSet::builtin().unwrap());
+    let link_options = LinkOptions {
+        heartbeat: Duration::from_millis(300),
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(500),
+        ..LinkOptions::default()
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(run_agent(enrollment.clone(), profiles, spool, options(local), link_options, async {
+        let _ = stopped.await;
+    }));
+    (stop, running)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
+    // The fleet: five printers on loopback addresses among 40 that a discovery sweeps (the
+    // silent ones make the sweep last a few seconds).
+    let block = (std::process::id() % 250) as u8;
+    let address = |i: u8| Ipv4Addr::new(127, 91, block, 1 + i);
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
+    let devices = PRINTERS
+        .iter()
+        .zip(0u8..)
+        .map(|(file, i)| {
+            let walk = Walk::from_snmprec(&std::fs::read_to_string(testdata.join(file)).unwrap()).unwrap();
+            (SocketAddr::from((address(i * 7), PORT)), Device::new(walk, "public"))
+        })
+        .collect();
+    let _fleet = Simulator::start(devices).await.unwrap();
+    let usb = IppEndpoint::start(
+        Mode::IppUsb,
+        vec![SimQueue {
+            name: "USB laser".into(),
+            device_uri: "usb://HP/LaserJet".into(),
+            make_and_model: "HP LaserJet M110we".into(),
+            device_id: Some("MFG:HP;MDL:LaserJet M110we;SN:VNB3K12345;".into()),
+            state: 3,
+            reasons: vec![],
+            markers: vec![("Black Cartridge".into(), "toner".into(), "#000000".into(), 71, 10, 100)],
+            supplies: vec![],
+        }],
+    )
+    .await
+    .unwrap();
+
+    let mut app = TestApp::start().await.unwrap();
+    let relay = Relay::start(app.base_url.trim_start_matches("http://").parse().unwrap()).await.unwrap();
+    let server = format!("http://{}", relay.address);
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
+    let enrollment = link::enroll(&server, &key, "pc-hq", None).await.unwrap();
+    let agent_id: uuid::Uuid = enrollment.agent_id.parse().unwrap();
+    let dir = std::env::temp_dir().join(format!("cartouche-outage-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spool_path = dir.join("spool.db");
+    let watch_spool = || Spool::open(&spool_path, 64 << 20, FullPolicy::RefuseNew).unwrap();
+
+    // The agent runs, without local printers at first, and gets an empty configuration.
+    let (stop, running) = start_agent(&enrollment, &spool_path, None);
+    eventually("the agent connected and configured", async || watch_spool().load_config().unwrap().is_some()).await;
+
+    // The range arrives: discovery is due at once (every hour, never run), the rest is off.
+    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+        .iter()
+        .map(|d| json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
+        .collect();
+    admin
+        .data(
+            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
+            json!({ "input": {
+                "siteId": site,
+                "name": "HQ floor",
+                "ranges": format!("{}-{}", address(0), address(39)),
+                "schedules": [
+                    { "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
+                    { "cycle": "COUNTERS", "schedule": { "disabled": true } },
+                    { "cycle": "ALERTS", "schedule": { "disabled": true } },
+                ],
+            } }),
+            "createDiscoveryRange",
+        )
+        .await
+        .unwrap();
+    eventually("the range reached the agent", async || {
+        let range = format!("{}-{}", address(0), address(39));
+        watch_spool().load_config().unwrap().is_some_and(|(json, _)| String::from_utf8_lossy(&json).contains(&range))
+    })
+    .await;
+
+    // The api goes down while the sweep runs.
+    relay.cut();
+    app.stop().await.unwrap();
+    eventually("the discovery readings spooled during the outage", async || {
+        let runs = watch_spool().last_runs().unwrap();
+        runs.iter().any(|(_, cycle, _)| cycle == "discovery") && watch_spool().depth().unwrap().0 >= 1
+    })
+    .await;
+    // Wait for the whole cycle: five printers spooled.
+    let spooled_printers = || {
+        watch_spool()
+            .pending(1000)
+            .unwrap()
+            .iter()
+            .flat_map(|(_, payload)| serde_json::from_slice::<Vec<RawReading>>(payload).unwrap())
+            .count()
+    };
+    eventually("all five printers spooled", async || spooled_printers() == PRINTERS.len()).await;
+    let mut conn = app.db.conn().await.unwrap();
+    let before_restart = Agent::stored_sequences(&mut conn, agent_id).await.unwrap();
+    assert!(before_restart.is_empty(), "nothing reached the database: {before_restart:?}");
+
+    // The agent restarts during the outage, this time with its local printers.
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), running).await.unwrap().unwrap().unwrap();
+    let (stop, running) = start_agent(
+        &enrollment,
+        &spool_path,
+        Some(LocalOptions { cups: None, ipp_usb: vec![usb.address], timeout: Duration::from_secs(5) }),
+    );
+    eventually("the local printer spooled after the restart", async || spooled_printers() == PRINTERS.len() + 1).await;
+    let waiting: Vec<u64> = watch_spool().pending(1000).unwrap().iter().map(|(s, _)| *s).collect();
+
+    // The api is back: everything arrives, once.
+    app.start_again().await.unwrap();
+    relay.point_to(app.base_url.trim_start_matches("http://").parse().unwrap());
+    relay.restore();
+    eventually("the spool drained into the database", async || {
+        let stored = Agent::stored_sequences(&mut conn, agent_id).await.unwrap();
+        stored.len() == waiting.len() && watch_spool().depth().unwrap().0 == 0
+    })
+    .await;
+    let stored = Agent::stored_sequences(&mut conn, agent_id).await.unwrap();
+    let expected: Vec<i64> = waiting.iter().map(|s| i64::try_from(*s).unwrap()).collect();
+    assert_eq!(stored, expected, "the batches spooled are the batches stored");
+    assert_eq!(
+        stored,
+        (1..=i64::try_from(stored.len()).unwrap()).collect::<Vec<_>>(),
+        "no gap, no repeat across the restart"
+    );
+
+    // Each printer once, and the USB one, in the raw readings.
+    let batches: Vec<serde_json::Value> = {
+        use cartouche_schema::db::schema::raw_batches;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        raw_batches::table
+            .filter(raw_batches::agent_id.eq(agent_id))
+            .select(raw_batches::readings)
+            .load(&mut conn)
+            .await
+            .unwrap()
+    };
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for batch in batches {
+        for reading in serde_json::from_value::<Vec<RawReading>>(batch).unwrap() {
+            *seen.entry(reading.address).or_default() += 1;
+        }
+    }
+    let mut expected: BTreeMap<String, usize> =
+        (0..PRINTERS.len()).map(|i| (address(u8::try_from(i).unwrap() * 7).to_string(), 1)).collect();
+    expected.insert(usb.printer_uri(), 1);
+    assert_eq!(seen, expected);
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), running).await.unwrap().unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
