@@ -163,7 +163,7 @@ impl Driver {
         // The run counts from its start, whatever its outcome: a failing range is retried at
         // its next slot, not in a tight loop.
         scheduler.ran(range_id, cycle, started_at);
-        self.lock().record_run(range_id, cycle_name(cycle), started_at.timestamp())?;
+        self.remember_run(range_id, cycle_name(cycle), started_at)?;
         match cycles::run(config, range_id, cycle, &self.options, self.profiles.clone(), started_at).await {
             Ok(outcome) => {
                 self.spool_readings(outcome.readings)?;
@@ -181,6 +181,18 @@ impl Driver {
             Err(err) => tracing::error!(range = range_id, cycle = cycle_name(cycle), error = %err, "cycle not run"),
         }
         Ok(())
+    }
+
+    /// Records a run for the next start; on a full disk the run is only remembered in memory
+    /// (a restart may then run it again: a duplicate reading, never a lost one).
+    fn remember_run(&self, range_id: &str, cycle: &str, at: chrono::DateTime<Utc>) -> Result<(), SpoolError> {
+        match self.lock().record_run(range_id, cycle, at.timestamp()) {
+            Err(SpoolError::DiskFull) => {
+                tracing::error!(range = range_id, cycle, "the disk is full: this run is not recorded");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Reads the local printers, spools their readings, keeps what each source gave for
@@ -205,6 +217,7 @@ impl Driver {
         let said = serde_json::to_string(&outcome.sources).expect("invariant: source reports serialise");
         let before = self.lock().note(LOCAL_NOTE)?;
         if before.as_deref() != Some(said.as_str()) {
+            // The note is for `status`; a full disk only leaves it stale.
             for source in &outcome.sources {
                 match &source.unavailable {
                     Some(why) => tracing::info!(source = %source.source, %why, "local printers: source not available"),
@@ -213,7 +226,9 @@ impl Driver {
                     }
                 }
             }
-            self.lock().set_note(LOCAL_NOTE, &said)?;
+            if let Err(err) = self.lock().set_note(LOCAL_NOTE, &said) {
+                tracing::warn!(error = %err, "could not keep the local printers' report for status");
+            }
         }
         self.spool_readings(outcome.readings)?;
         if available {
@@ -237,7 +252,7 @@ impl Driver {
             let payload = serde_json::to_vec(chunk).expect("invariant: readings serialise");
             match self.lock().push(&payload) {
                 Ok(_) => self.pushed.notify_one(),
-                Err(err @ (SpoolError::Full { .. } | SpoolError::TooLarge(_))) => {
+                Err(err @ (SpoolError::Full { .. } | SpoolError::TooLarge(_) | SpoolError::DiskFull)) => {
                     tracing::error!(error = %err, readings = chunk.len(), "readings not kept");
                 }
                 Err(err) => return Err(err),

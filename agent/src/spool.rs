@@ -23,10 +23,23 @@ pub enum SpoolError {
     Full { bytes: u64, limit: u64 },
     #[error("a batch of {0} bytes is larger than the whole spool")]
     TooLarge(u64),
+    /// The disk (or the file's page cap) is full: nothing already spooled is lost, the new
+    /// batch is not kept; the next cycles try again.
+    #[error("the disk holding the spool is full; readings already spooled are kept, new ones are not")]
+    DiskFull,
     #[error("spool database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(rusqlite::Error),
     #[error("cannot make the spool {0} private to its owner: {1}")]
     Permissions(String, std::io::Error),
+}
+
+impl From<rusqlite::Error> for SpoolError {
+    fn from(err: rusqlite::Error) -> Self {
+        match &err {
+            rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::DiskFull => SpoolError::DiskFull,
+            _ => SpoolError::Db(err),
+        }
+    }
 }
 
 /// The outcome of a push.
@@ -128,6 +141,13 @@ impl Spool {
         }
         tx.commit()?;
         Ok(Pushed { sequence: u64::try_from(sequence).unwrap_or(0), dropped })
+    }
+
+    /// Caps the database file at `pages` pages (of 4 KiB by default): beyond it SQLite answers
+    /// "full" exactly as on a full disk. Used to prove that a full disk loses nothing.
+    pub fn cap_pages(&mut self, pages: u64) -> Result<(), SpoolError> {
+        self.conn.pragma_update(None, "max_page_count", pages)?;
+        Ok(())
     }
 
     /// The oldest `limit` batches, in order.
@@ -262,6 +282,31 @@ mod tests {
         let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
         assert_eq!(spool.push(b"four").unwrap().sequence, 4);
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_full_disk_refuses_the_new_batch_and_keeps_the_others() {
+        let path = temp();
+        let mut spool = Spool::open(&path, 1 << 30, FullPolicy::DropOldest).unwrap();
+        let pages: u64 = spool.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        spool.cap_pages(pages + 8).unwrap();
+        let batch = vec![7u8; 6000];
+        let mut kept = 0;
+        let err = loop {
+            match spool.push(&batch) {
+                Ok(_) => kept += 1,
+                Err(err) => break err,
+            }
+            assert!(kept < 100, "the cap never bit");
+        };
+        assert!(matches!(err, SpoolError::DiskFull), "{err:?}");
+        assert!(err.to_string().contains("disk holding the spool is full"));
+        assert_eq!(spool.depth().unwrap().0, kept, "what was spooled stays");
+        // Room again (the server acknowledged): spooling goes on, numbers continue.
+        let first = spool.pending(1).unwrap()[0].0;
+        spool.ack(first).unwrap();
+        let pushed = spool.push(&[1, 2, 3]).unwrap();
+        assert_eq!(pushed.sequence, kept + 1);
     }
 
     #[test]

@@ -44,7 +44,13 @@ async fn main() -> anyhow::Result<()> {
     let default = if matches!(cli.command, Command::Run(_)) { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CARTOUCHE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // CARTOUCHE_LOG_FORMAT=json: one JSON object per line, for journald or a log collector.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("CARTOUCHE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
     match cli.command {
         Command::Inspect(args) => technician::inspect(args).await,
         Command::Scan(args) => technician::scan(args).await,
