@@ -126,7 +126,10 @@ impl Driver {
                     }
                 }
                 Some(order) = run_now.recv() => {
-                    if let Some(current) = &current {
+                    // The configuration may have changed since this turn began (a server
+                    // sends a new configuration and then the order): use the latest.
+                    let latest = config.borrow_and_update().clone();
+                    if let Some(current) = &latest {
                         let ranges: Vec<String> = current
                             .ranges
                             .iter()
