@@ -116,13 +116,26 @@ pub async fn run(
                     .await
                     .map_err(|e| CycleError::BadRange { range_id: range.id.clone(), reason: format!("{e:#}") })?;
             let unreadable = u32::try_from(report.unreadable).unwrap_or(u32::MAX);
-            (report.printers.into_iter().filter_map(|f| f.raw).collect(), unreadable, 0)
+            let readings = report
+                .printers
+                .into_iter()
+                .filter_map(|found| {
+                    let mut raw = found.raw?;
+                    raw.credential = range.credentials.get(found.credential).cloned();
+                    Some(raw)
+                })
+                .collect();
+            (readings, unreadable, 0)
         }
         Cycle::Counters | Cycle::Alerts => {
             let devices: Vec<&KnownDevice> = config.devices.iter().filter(|d| d.range_id == range.id).collect();
             read_known(&devices, config, cycle, options).await?
         }
     };
+    let mut readings: Vec<RawReading> = readings;
+    for reading in &mut readings {
+        reading.range_id = Some(range.id.clone());
+    }
     let report = CycleReport {
         cycle,
         range_id: Some(range.id.clone()),
@@ -145,11 +158,16 @@ async fn read_known(
     let limit = Arc::new(Semaphore::new(options.sweep.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for device in devices {
-        let found = config.credentials.get(&device.credential).ok_or_else(|| CycleError::UnknownCredential {
-            range_id: device.range_id.clone(),
-            credential: device.credential.clone(),
-        })?;
-        let credential = credential(&device.credential, found)?;
+        // No credential: the device answered v2c "public" (a range without credentials).
+        let credential = if device.credential.is_empty() {
+            Credential::V2c { community: SecretString::from("public".to_owned()) }
+        } else {
+            let found = config.credentials.get(&device.credential).ok_or_else(|| CycleError::UnknownCredential {
+                range_id: device.range_id.clone(),
+                credential: device.credential.clone(),
+            })?;
+            credential(&device.credential, found)?
+        };
         let Ok(ip) = device.address.parse::<IpAddr>() else {
             tracing::warn!(device = %device.id, address = %device.address, "known device with an unusable address");
             continue;
@@ -189,7 +207,9 @@ async fn read_known(
                 if slept {
                     asleep += 1;
                 }
-                readings.push(reading.to_raw(address.ip(), cycle, Utc::now()));
+                let mut raw = reading.to_raw(address.ip(), cycle, Utc::now());
+                raw.device_id = Some(id);
+                readings.push(raw);
             }
             Err(err) => {
                 failed += 1;

@@ -206,6 +206,8 @@ pub struct Found {
     pub also_at: Vec<SocketAddr>,
     /// The raw reading, when the sweep was asked to keep it.
     pub raw: Option<RawReading>,
+    /// Which of the sweep's credentials answered (an index into them).
+    pub credential: usize,
 }
 
 fn fingerprint(found: &Found) -> Fingerprint {
@@ -298,6 +300,7 @@ async fn read_all(
     let mut tasks = tokio::task::JoinSet::new();
     for responder in responders {
         let target = Target { address: responder.address, credential: credentials[responder.credential].clone() };
+        let credential = responder.credential;
         let (engine, profiles, limit, options) =
             (engine.clone(), profiles.clone(), limit.clone(), sweep_config.read.clone());
         let keep_raw = sweep_config.keep_raw;
@@ -307,6 +310,7 @@ async fn read_all(
             let reading = read_device(&mut session, &profiles, &options).await;
             (
                 target.address,
+                credential,
                 reading.map(|r| {
                     let snapshot = interpret(&r.walk, &profiles);
                     // Only printers' raw readings travel; the others are dropped here.
@@ -320,10 +324,10 @@ async fn read_all(
     let mut printers = Vec::new();
     let (mut others, mut unreadable) = (0, 0);
     while let Some(done) = tasks.join_next().await {
-        let Ok((address, reading)) = done else { continue };
+        let Ok((address, credential, reading)) = done else { continue };
         match reading {
             Ok((snapshot, notes, engine_id, raw)) if snapshot.is_printer => {
-                printers.push(Found { address, snapshot, notes, engine_id, also_at: Vec::new(), raw });
+                printers.push(Found { address, snapshot, notes, engine_id, also_at: Vec::new(), raw, credential });
             }
             Ok(_) => others += 1,
             Err(err) => {

@@ -224,15 +224,9 @@ fn reading(address: &str, printer: Group) -> RawReading {
     }
     let message = Message { version: (2, 0), code: 0, request_id: 0, groups: vec![printer], data: vec![] };
     RawReading {
-        address: address.to_owned(),
-        read_at: Utc::now(),
-        cycle: Cycle::Counters,
-        snmprec: String::new(),
-        pages: Default::default(),
         notes,
-        engine_id: None,
-        npap: None,
         ipp: Some(base64::engine::general_purpose::STANDARD.encode(message.encode())),
+        ..RawReading::snmp(address, Cycle::Counters, Utc::now(), String::new())
     }
 }
 

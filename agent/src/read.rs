@@ -67,10 +67,6 @@ impl Reading {
     pub fn to_raw(&self, address: std::net::IpAddr, cycle: Cycle, read_at: DateTime<Utc>) -> RawReading {
         use base64::Engine as _;
         RawReading {
-            address: address.to_string(),
-            read_at,
-            cycle,
-            snmprec: self.walk.to_snmprec(),
             pages: self
                 .walk
                 .pages()
@@ -79,7 +75,7 @@ impl Reading {
             notes: self.notes.clone(),
             engine_id: self.engine_id.clone(),
             npap: self.npap,
-            ipp: None,
+            ..RawReading::snmp(address.to_string(), cycle, read_at, self.walk.to_snmprec())
         }
     }
 }

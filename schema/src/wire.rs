@@ -162,6 +162,7 @@ pub struct KnownDevice {
     pub range_id: String,
     pub address: String,
     pub port: u16,
+    /// The credential id it answers to; empty: v2c "public".
     pub credential: String,
     pub plan: ReadPlan,
     pub serial: Option<String>,
@@ -188,6 +189,35 @@ pub struct RawReading {
     /// received (`schema::ipp` decodes and interprets it). `snmprec` is empty then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipp: Option<String>,
+    /// The known device this reading is of (counters and alerts cycles read known devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The range whose cycle made this reading (none for local printers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_id: Option<String>,
+    /// The range's credential that answered (discovery), by id; `None`: v2c "public".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+impl RawReading {
+    /// A reading of SNMP varbinds (`.snmprec` text) and nothing else yet.
+    pub fn snmp(address: impl Into<String>, cycle: Cycle, read_at: DateTime<Utc>, snmprec: String) -> RawReading {
+        RawReading {
+            address: address.into(),
+            read_at,
+            cycle,
+            snmprec,
+            pages: BTreeMap::new(),
+            notes: Vec::new(),
+            engine_id: None,
+            npap: None,
+            ipp: None,
+            device_id: None,
+            range_id: None,
+            credential: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
