@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use cartouche_schema::db::agent_config::{DiscoveryRangeRow, SnmpCredentialRow};
 use cartouche_schema::db::agents::Agent;
 use cartouche_schema::schedule::Schedule;
-use cartouche_schema::wire::{AgentConfig, CredentialConfig, Cycle, RangeConfig};
+use cartouche_schema::wire::{AgentConfig, CredentialConfig, Cycle, KnownDevice, RangeConfig};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -92,6 +92,24 @@ pub async fn build(conn: &mut AsyncPgConnection, keys: &SecretKeys, agent: &Agen
             }
         }
     }
+    let range_ids: Vec<Uuid> = ranges.iter().map(|(r, _)| r.id).collect();
+    let devices = cartouche_schema::db::fleet::known_devices(conn, agent.id, &range_ids)
+        .await?
+        .into_iter()
+        .filter_map(|device| {
+            let plan = serde_json::from_value(device.read_plan.clone()?).ok()?;
+            Some(KnownDevice {
+                id: device.id.to_string(),
+                range_id: device.range_id?.to_string(),
+                address: device.address,
+                port: u16::try_from(device.port).unwrap_or(161),
+                credential: device.credential_id.map(|c| c.to_string()).unwrap_or_default(),
+                plan,
+                serial: device.serial,
+                mac: device.mac,
+            })
+        })
+        .collect();
     let ranges = ranges
         .into_iter()
         .map(|(row, time_zone)| RangeConfig {
@@ -105,9 +123,8 @@ pub async fn build(conn: &mut AsyncPgConnection, keys: &SecretKeys, agent: &Agen
     Ok(AgentConfig {
         ranges,
         credentials,
-        // Known devices with their read plans come with ingestion (devices are learnt from
-        // the discovery readings); until a device is known, discovery reads it whole.
-        devices: Vec::new(),
+        // Devices learnt from discovery readings, with the read plan their profiles give.
+        devices,
         usb_interval_minutes: agent.usb_interval_minutes.and_then(|m| u32::try_from(m).ok()),
     })
 }

@@ -30,6 +30,8 @@ pub enum Entity {
     Range,
     /// A "run now" order for the agent whose id the event carries.
     AgentCommand,
+    /// A device (its identity, status, counters, supplies or alerts) changed.
+    Device,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

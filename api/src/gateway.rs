@@ -142,7 +142,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                         return;
                     }
                     Entity::AgentCommand if event.id == agent.id => deliver_commands(&state, &mut socket, agent.id).await,
-                    Entity::AgentCommand => true,
+                    Entity::AgentCommand | Entity::Device => true,
                     // Any other agent of the tenant changing may move its site's ranges here.
                     Entity::Agent | Entity::Site | Entity::Range | Entity::Credential => {
                         refresh_config(&state, &mut socket, agent.id, &mut sent_config).await
@@ -255,7 +255,12 @@ async fn store(
     let payload = serde_json::to_value(readings).ok()?;
     let mut conn = state.pool.get().await.ok()?;
     match Agent::store_batch(&mut conn, agent, sequence_db, &payload).await {
-        Ok(_) => Some(ServerMessage::Ack { sequence }),
+        Ok(new) => {
+            if new {
+                state.ingestor.spawn(agent.id, sequence_db);
+            }
+            Some(ServerMessage::Ack { sequence })
+        }
         Err(err) => {
             tracing::error!(agent.id = %agent.id, sequence, error = %err, "could not store readings; not acknowledged");
             None

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod graphql;
+pub mod ingest;
 mod routes;
 pub mod secrets;
 pub mod telemetry;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub access_tokens: auth::tokens::AccessTokens,
     pub events: events::EventBus,
     pub config: Arc<Config>,
+    pub ingestor: ingest::Ingestor,
 }
 
 impl std::fmt::Debug for AppState {
@@ -40,7 +42,11 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(config: Config) -> anyhow::Result<AppState> {
         let pool = db::pool(config.database_url(), config.db_pool_size).context("building the database pool")?;
+        let profiles = Arc::new(
+            cartouche_schema::profiles::ProfileSet::builtin().context("loading the built-in device profiles")?,
+        );
         Ok(AppState {
+            ingestor: ingest::Ingestor::new(pool.clone(), profiles),
             pool,
             access_tokens: auth::tokens::AccessTokens::new(&config.jwt_secret, config.access_token_ttl),
             events: events::EventBus::start(config.database_url().to_owned()),
@@ -61,6 +67,7 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<Vec<String>> {
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    ingestor: ingest::Ingestor,
 }
 
 impl Server {
@@ -74,15 +81,22 @@ impl Server {
         }
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let state = AppState::new(config)?;
-        Ok(Server { listener, router: routes::router(state) })
+        let ingestor = state.ingestor.clone();
+        Ok(Server { listener, router: routes::router(state), ingestor })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then finishes the requests in flight. Meanwhile,
+    /// batches left uninterpreted (by a crash, or a replica that stopped) are picked up every
+    /// 30 seconds.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        let serving = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
+        tokio::select! {
+            served = serving => served.context("serving HTTP"),
+            () = self.ingestor.catch_up_forever(std::time::Duration::from_secs(30)) => Ok(()),
+        }
     }
 }

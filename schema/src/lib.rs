@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod domain;
+pub mod fleet;
 pub mod identity;
 pub mod ipp;
 pub mod profiles;

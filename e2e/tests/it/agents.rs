@@ -26,17 +26,14 @@ async fn next(socket: &mut Socket) -> Option<ServerMessage> {
 }
 
 fn reading(n: u32) -> RawReading {
-    RawReading {
-        address: format!("10.0.0.{n}"),
-        read_at: chrono::Utc::now(),
-        cycle: Cycle::Counters,
-        snmprec: "1.3.6.1.2.1.43.10.2.1.4.1.1|65|1000\n".into(),
-        pages: Default::default(),
-        notes: vec![],
-        engine_id: None,
-        npap: None,
-        ipp: None,
-    }
+    RawReading::snmp(
+        format!("10.0.0.{n}"),
+        Cycle::Counters,
+        chrono::Utc::now(),
+        "1.3.6.1.2.1.43.10.2.1.4.1.1|65|1000
+"
+        .into(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use cartouche_agent::link::{self, Enrollment, LinkHandles, LinkOptions};
 use cartouche_agent::spool::{FullPolicy, Spool};
 use cartouche_e2e::app::TestApp;
+use cartouche_e2e::eventually;
 use cartouche_e2e::relay::Relay;
 use cartouche_schema::db::agents::Agent;
 use cartouche_schema::wire::{Cycle, RawReading};
@@ -18,26 +19,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, watch};
 
 fn batch(n: u32) -> Vec<u8> {
-    let reading = RawReading {
-        address: format!("10.0.0.{n}"),
-        read_at: chrono::Utc::now(),
-        cycle: Cycle::Counters,
-        snmprec: format!("1.3.6.1.2.1.43.10.2.1.4.1.1|65|{}\n", 1000 + n),
-        pages: Default::default(),
-        notes: vec![],
-        engine_id: None,
-        npap: None,
-        ipp: None,
-    };
+    let reading = RawReading::snmp(
+        format!("10.0.0.{n}"),
+        Cycle::Counters,
+        chrono::Utc::now(),
+        format!("1.3.6.1.2.1.43.10.2.1.4.1.1|65|{}\n", 1000 + n),
+    );
     serde_json::to_vec(&vec![reading]).unwrap()
-}
-
-async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod cycles;
 mod health;
+mod ingestion;
 mod jobs;
 mod link;
 mod local;

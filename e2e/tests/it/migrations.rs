@@ -88,6 +88,14 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(snmp_credentials::table, snmp_credentials::all_columns));
     expected.extend(declared(discovery_ranges::table, discovery_ranges::all_columns));
     expected.extend(declared(agent_commands::table, agent_commands::all_columns));
+    expected.extend(declared(devices::table, devices::all_columns));
+    expected.extend(declared(device_addresses::table, device_addresses::all_columns));
+    expected.extend(declared(counter_readings::table, counter_readings::all_columns));
+    expected.extend(declared(counter_readings_default::table, counter_readings_default::all_columns));
+    expected.extend(declared(supplies::table, supplies::all_columns));
+    expected.extend(declared(supply_events::table, supply_events::all_columns));
+    expected.extend(declared(alerts::table, alerts::all_columns));
+    expected.extend(declared(device_status_history::table, device_status_history::all_columns));
     expected.extend(declared(api_tokens::table, api_tokens::all_columns));
     expected.extend(declared(login_throttle::table, login_throttle::all_columns));
     expected.extend(declared(refresh_tokens::table, refresh_tokens::all_columns));

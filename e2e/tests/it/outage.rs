@@ -16,6 +16,7 @@ use cartouche_agent::local::LocalOptions;
 use cartouche_agent::service::run_agent;
 use cartouche_agent::spool::{FullPolicy, Spool};
 use cartouche_e2e::app::TestApp;
+use cartouche_e2e::eventually;
 use cartouche_e2e::ipp_printer::{IppEndpoint, Mode, SimQueue};
 use cartouche_e2e::relay::Relay;
 use cartouche_e2e::simulator::{Device, Simulator};
@@ -33,14 +34,6 @@ const PRINTERS: [&str; 5] = [
     "librenms/canonprinter_mf.snmprec",
     "librenms/epson.snmprec",
 ];
-
-async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn options(local: Option<LocalOptions>) -> CycleOptions {
     CycleOptions { local, ..cartouche_e2e::simulator::cycle_options(PORT) }

@@ -31,6 +31,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    alerts (id) {
+        id -> Uuid,
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        key -> Text,
+        code -> Nullable<Int8>,
+        severity -> Text,
+        fault_type -> Text,
+        description -> Nullable<Text>,
+        started_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+        agent_id -> Uuid,
+        sequence -> Int8,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -42,6 +59,32 @@ diesel::table! {
         expires_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    counter_readings (device_id, kind, read_at) {
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        read_at -> Timestamptz,
+        kind -> Text,
+        value -> Int8,
+        flag -> Nullable<Text>,
+        agent_id -> Uuid,
+        sequence -> Int8,
+    }
+}
+
+diesel::table! {
+    counter_readings_default (device_id, kind, read_at) {
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        read_at -> Timestamptz,
+        kind -> Text,
+        value -> Int8,
+        flag -> Nullable<Text>,
+        agent_id -> Uuid,
+        sequence -> Int8,
     }
 }
 
@@ -58,6 +101,55 @@ diesel::table! {
         devices_failed -> Int4,
         devices_asleep -> Int4,
         received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    device_addresses (device_id, first_seen_at) {
+        device_id -> Uuid,
+        address -> Text,
+        host_name -> Nullable<Text>,
+        agent_id -> Nullable<Uuid>,
+        site_id -> Nullable<Uuid>,
+        first_seen_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    device_status_history (device_id, at) {
+        device_id -> Uuid,
+        at -> Timestamptz,
+        status -> Text,
+        errors -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        agent_id -> Nullable<Uuid>,
+        range_id -> Nullable<Uuid>,
+        kind -> Text,
+        serial -> Nullable<Text>,
+        mac -> Nullable<Text>,
+        engine_id -> Nullable<Text>,
+        address -> Text,
+        port -> Int4,
+        host_name -> Nullable<Text>,
+        credential_id -> Nullable<Uuid>,
+        vendor -> Nullable<Text>,
+        model -> Nullable<Text>,
+        firmware -> Nullable<Text>,
+        location -> Nullable<Text>,
+        profile -> Array<Nullable<Text>>,
+        read_plan -> Nullable<Jsonb>,
+        status -> Text,
+        first_seen_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -107,6 +199,8 @@ diesel::table! {
         tenant_id -> Uuid,
         received_at -> Timestamptz,
         readings -> Jsonb,
+        interpreted_at -> Nullable<Timestamptz>,
+        errors -> Nullable<Jsonb>,
     }
 }
 
@@ -165,6 +259,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    supplies (device_id, supply_index) {
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        supply_index -> Int4,
+        kind -> Text,
+        color -> Nullable<Text>,
+        description -> Nullable<Text>,
+        level -> Nullable<Int8>,
+        max_capacity -> Nullable<Int8>,
+        percent -> Nullable<Float8>,
+        state -> Text,
+        unit -> Nullable<Text>,
+        receptacle -> Bool,
+        part_number -> Nullable<Text>,
+        serial -> Nullable<Text>,
+        remaining_pages -> Nullable<Int8>,
+        installed_at -> Nullable<Timestamptz>,
+        read_at -> Timestamptz,
+        agent_id -> Uuid,
+        sequence -> Int8,
+    }
+}
+
+diesel::table! {
+    supply_events (id) {
+        id -> Uuid,
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        supply_index -> Int4,
+        at -> Timestamptz,
+        kind -> Text,
+        detail -> Jsonb,
+        agent_id -> Uuid,
+        sequence -> Int8,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         parent_id -> Nullable<Uuid>,
@@ -196,10 +328,20 @@ diesel::joinable!(agent_commands -> users (requested_by));
 diesel::joinable!(agents -> enrollment_keys (enrollment_key));
 diesel::joinable!(agents -> sites (site_id));
 diesel::joinable!(agents -> tenants (tenant_id));
+diesel::joinable!(alerts -> devices (device_id));
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(cycle_reports -> agents (agent_id));
 diesel::joinable!(cycle_reports -> tenants (tenant_id));
+diesel::joinable!(device_addresses -> agents (agent_id));
+diesel::joinable!(device_addresses -> devices (device_id));
+diesel::joinable!(device_addresses -> sites (site_id));
+diesel::joinable!(device_status_history -> devices (device_id));
+diesel::joinable!(devices -> agents (agent_id));
+diesel::joinable!(devices -> discovery_ranges (range_id));
+diesel::joinable!(devices -> sites (site_id));
+diesel::joinable!(devices -> snmp_credentials (credential_id));
+diesel::joinable!(devices -> tenants (tenant_id));
 diesel::joinable!(discovery_ranges -> agents (agent_id));
 diesel::joinable!(discovery_ranges -> sites (site_id));
 diesel::joinable!(discovery_ranges -> tenants (tenant_id));
@@ -214,13 +356,21 @@ diesel::joinable!(sessions -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sites -> tenants (tenant_id));
 diesel::joinable!(snmp_credentials -> tenants (tenant_id));
+diesel::joinable!(supplies -> devices (device_id));
+diesel::joinable!(supply_events -> devices (device_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agent_commands,
     agents,
+    alerts,
     api_tokens,
+    counter_readings,
+    counter_readings_default,
     cycle_reports,
+    device_addresses,
+    device_status_history,
+    devices,
     discovery_ranges,
     enrollment_keys,
     login_throttle,
@@ -229,6 +379,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     sites,
     snmp_credentials,
+    supplies,
+    supply_events,
     tenants,
     users,
 );

@@ -18,7 +18,7 @@ pub mod value;
 pub mod walk;
 
 pub use catalogue::{Fault, FaultCatalogue};
-pub use interpret::interpret;
+pub use interpret::{interpret, interpret_known};
 pub use oid::Oid;
 pub use profile::{CyclePlan, Profile, ProfileError, ProfileSet, ReadPlan};
 pub use snapshot::DeviceSnapshot;

@@ -102,6 +102,69 @@ pub fn interpret(walk: &Walk, set: &ProfileSet) -> DeviceSnapshot {
     snapshot
 }
 
+/// Interprets a partial walk of a device already known (a counters or alerts cycle reads only
+/// that cycle's OIDs) with the profiles it was recognised with (`profile_ids`, base first, as
+/// `DeviceSnapshot::profile` gave them), instead of resolving them again from OIDs the partial
+/// walk does not have. Falls back to `interpret` when a profile is no longer in the set.
+pub fn interpret_known(walk: &Walk, set: &ProfileSet, profile_ids: &[String]) -> DeviceSnapshot {
+    let chain: Option<Vec<&super::profile::Profile>> = profile_ids.iter().map(|id| set.get(id)).collect();
+    let Some(profiles) = chain.filter(|c| !c.is_empty()) else {
+        return interpret(walk, set);
+    };
+    let system = System::read(walk);
+    let mut snapshot = DeviceSnapshot::default();
+    identity::apply(walk, &profiles, &system, &mut snapshot);
+    snapshot.profile = profiles.iter().map(|p| p.id().to_owned()).collect();
+    snapshot.vendor = profiles.iter().rev().find_map(|p| p.spec.vendor.clone());
+    counters::apply(walk, &profiles, &system, &mut snapshot);
+    supplies::apply(walk, &profiles, &system, &mut snapshot);
+    status::apply(walk, set, &system, &mut snapshot);
+    // Known as a printer when it was recognised; a partial walk cannot say otherwise.
+    snapshot.is_printer = true;
+    snapshot
+}
+
 pub(crate) fn provenance(oid: &Oid, value: &Value, rule: impl Into<String>) -> Provenance {
     Provenance { oid: oid.to_string(), raw: value.raw(), rule: rule.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profiles::{read_plan_for, read_recordings};
+
+    /// Only the OIDs a cycle plan reads, as an agent's counters or alerts cycle would get them.
+    fn restricted(walk: &Walk, plan: &crate::profiles::CyclePlan) -> Walk {
+        let mut out = Walk::new();
+        for (oid, value) in walk.iter() {
+            if plan.get.contains(oid) || plan.walk.iter().any(|w| oid.starts_with(w)) {
+                out.insert(oid.clone(), value.clone());
+            }
+        }
+        out
+    }
+
+    /// What the server relies on: a counters cycle's walk gives the counters and supplies the
+    /// whole walk gives, and an alerts cycle's the alerts and status, for every recording.
+    #[test]
+    fn cycle_walks_of_known_devices_interpret_like_the_whole_walk() {
+        let set = ProfileSet::builtin().unwrap();
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
+        let mut checked = 0;
+        for (path, walk) in read_recordings(&folder).unwrap() {
+            let full = interpret(&walk, &set);
+            if !full.is_printer {
+                continue;
+            }
+            let plan = read_plan_for(&walk, &set);
+            let counters = interpret_known(&restricted(&walk, &plan.counters), &set, &full.profile);
+            assert_eq!(counters.counters, full.counters, "counters of {}", path.display());
+            assert_eq!(counters.supplies, full.supplies, "supplies of {}", path.display());
+            let alerts = interpret_known(&restricted(&walk, &plan.alerts), &set, &full.profile);
+            assert_eq!(alerts.alerts, full.alerts, "alerts of {}", path.display());
+            assert_eq!(alerts.status, full.status, "status of {}", path.display());
+            checked += 1;
+        }
+        assert!(checked >= 40, "only {checked} printers checked");
+    }
 }

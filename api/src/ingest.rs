@@ -1,0 +1,220 @@
+//! Ingestion: each stored batch of raw readings is interpreted with the profiles and applied
+//! to the fleet tables in one transaction (each reading in a savepoint of its own, so one bad
+//! reading never loses the others). A reading that cannot be interpreted stays raw, with its
+//! error recorded on the batch. Batches are taken with `SKIP LOCKED`: several api replicas
+//! ingest side by side, each batch once; a catch-up pass picks up what a crash left.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use cartouche_schema::db::Pool;
+use cartouche_schema::db::agents::Agent;
+use cartouche_schema::db::fleet::{self, Applied, Interpreted};
+use cartouche_schema::ipp::{self, Message, PrinterStatus};
+use cartouche_schema::profiles::{
+    DeviceSnapshot, ProfileSet, ReadPlan, Walk, interpret, interpret_known, read_plan_for,
+};
+use cartouche_schema::wire::{Cycle, RawReading};
+use diesel_async::AsyncConnection;
+use serde_json::json;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::events::{ChangeKind, Entity, Event};
+
+/// What one batch gave.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub applied: Vec<Applied>,
+    /// (reading index, reason) of the readings kept raw.
+    pub errors: Vec<(usize, String)>,
+}
+
+#[derive(Clone)]
+pub struct Ingestor {
+    pool: Pool,
+    profiles: Arc<ProfileSet>,
+    /// Batches interpreted at once by this process (each holds a connection).
+    running: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Ingestor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor").finish_non_exhaustive()
+    }
+}
+
+/// What the profiles make of a reading: the snapshot, the read plan of a full reading, and
+/// whether it is a network or a local printer.
+fn interpret_reading(
+    reading: &RawReading,
+    profiles: &ProfileSet,
+    known_profile: Option<&[String]>,
+) -> Result<(DeviceSnapshot, Option<ReadPlan>, &'static str), String> {
+    if let Some(encoded) = &reading.ipp {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| format!("the IPP attributes are not base64: {e}"))?;
+        let message = Message::decode(&bytes).map_err(|e| format!("the IPP attributes do not decode: {e}"))?;
+        let printer = message
+            .groups(ipp::group::PRINTER)
+            .next()
+            .ok_or_else(|| "the IPP message has no printer attributes".to_owned())?;
+        let snapshot = cartouche_schema::fleet::snapshot_of_ipp(&PrinterStatus::from_attributes(printer));
+        return Ok((snapshot, None, "local"));
+    }
+    let mut walk = Walk::from_snmprec(&reading.snmprec).map_err(|e| format!("the varbinds do not parse: {e}"))?;
+    for (path, body) in &reading.pages {
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|e| format!("page {path} is not base64: {e}"))?;
+        walk.insert_page(path, body);
+    }
+    if walk.is_empty() {
+        return Err("the reading has no varbinds".into());
+    }
+    Ok(match (reading.cycle, known_profile) {
+        (Cycle::Discovery, _) | (_, None) => {
+            let snapshot = interpret(&walk, profiles);
+            let plan = (reading.cycle == Cycle::Discovery).then(|| read_plan_for(&walk, profiles));
+            (snapshot, plan, "snmp")
+        }
+        (_, Some(chain)) => (interpret_known(&walk, profiles, chain), None, "snmp"),
+    })
+}
+
+impl Ingestor {
+    pub fn new(pool: Pool, profiles: Arc<ProfileSet>) -> Ingestor {
+        Ingestor { pool, profiles, running: Arc::new(Semaphore::new(4)) }
+    }
+
+    /// Interprets and applies one stored batch; `None` when it was already done (or another
+    /// replica is on it).
+    pub async fn ingest(&self, agent_id: Uuid, sequence: i64) -> anyhow::Result<Option<BatchOutcome>> {
+        let _permit = self.running.acquire().await?;
+        let mut conn = self.pool.get().await?;
+        let profiles = self.profiles.clone();
+        let outcome = conn
+            .transaction(async |conn| {
+                let Some(batch) = fleet::lock_batch(conn, agent_id, sequence).await? else {
+                    return Ok::<_, diesel::result::Error>(None);
+                };
+                let Some(agent) = Agent::find_for_gateway(conn, batch.agent_id).await? else {
+                    return Ok(None);
+                };
+                let mut outcome = BatchOutcome::default();
+                let readings: Vec<RawReading> = match serde_json::from_value(batch.readings) {
+                    Ok(readings) => readings,
+                    Err(err) => {
+                        outcome.errors.push((0, format!("the batch is not a list of readings: {err}")));
+                        Vec::new()
+                    }
+                };
+                for (index, reading) in readings.iter().enumerate() {
+                    let known_profile = match reading.device_id.as_deref().map(Uuid::parse_str) {
+                        Some(Ok(id)) => fleet::profile_of(conn, agent.tenant_id, id).await?,
+                        _ => None,
+                    };
+                    let (snapshot, plan, kind) = match interpret_reading(reading, &profiles, known_profile.as_deref()) {
+                        Ok(interpreted) => interpreted,
+                        Err(reason) => {
+                            outcome.errors.push((index, reason));
+                            continue;
+                        }
+                    };
+                    let input = Interpreted {
+                        agent: &agent,
+                        sequence,
+                        reading,
+                        snapshot: &snapshot,
+                        plan: plan.as_ref(),
+                        kind,
+                    };
+                    // A savepoint per reading: a failure undoes this reading only.
+                    match conn.transaction(async |conn| fleet::apply(conn, &input).await).await {
+                        Ok(Ok(applied)) => {
+                            let kind = if applied.created { ChangeKind::Created } else { ChangeKind::Updated };
+                            crate::events::publish(
+                                conn,
+                                &Event::new(Entity::Device, kind, agent.tenant_id, applied.device_id),
+                            )
+                            .await?;
+                            outcome.applied.push(applied);
+                        }
+                        Ok(Err(reason)) => outcome.errors.push((index, reason)),
+                        Err(err) => outcome.errors.push((index, format!("could not be stored: {err}"))),
+                    }
+                }
+                // Discovery readings teach the agent's devices (address, plan, credential): its
+                // configuration is built again, once per batch.
+                let discovered = readings.iter().any(|r| r.cycle == Cycle::Discovery) && !outcome.applied.is_empty();
+                if discovered {
+                    crate::events::publish(
+                        conn,
+                        &Event::new(Entity::Agent, ChangeKind::Updated, agent.tenant_id, agent.id),
+                    )
+                    .await?;
+                }
+                let errors = (!outcome.errors.is_empty()).then(|| {
+                    json!(outcome.errors.iter().map(|(i, e)| json!({ "reading": i, "error": e })).collect::<Vec<_>>())
+                });
+                fleet::finish_batch(conn, agent_id, sequence, errors).await?;
+                Ok(Some(outcome))
+            })
+            .await?;
+        if let Some(outcome) = &outcome {
+            for (index, reason) in &outcome.errors {
+                tracing::warn!(agent.id = %agent_id, sequence, reading = index, %reason, "reading kept raw");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Interprets every batch waiting, oldest first; returns how many were done here.
+    pub async fn catch_up(&self) -> anyhow::Result<usize> {
+        let mut done = 0;
+        loop {
+            let waiting = {
+                let mut conn = self.pool.get().await?;
+                fleet::pending(&mut conn, 200).await?
+            };
+            if waiting.is_empty() {
+                return Ok(done);
+            }
+            let mut progressed = false;
+            for (agent_id, sequence) in waiting {
+                if self.ingest(agent_id, sequence).await?.is_some() {
+                    done += 1;
+                    progressed = true;
+                }
+            }
+            // Everything left is locked by another replica: it will finish them.
+            if !progressed {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Catches up now and then every `every`; never returns (the server drops it on stop).
+    pub async fn catch_up_forever(&self, every: Duration) {
+        loop {
+            match self.catch_up().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(batches = n, "ingested waiting batches"),
+                Err(err) => tracing::error!(error = %err, "ingestion catch-up failed; retrying later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// Ingests a batch just stored, in the background.
+    pub fn spawn(&self, agent_id: Uuid, sequence: i64) {
+        let ingestor = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = ingestor.ingest(agent_id, sequence).await {
+                tracing::error!(agent.id = %agent_id, sequence, error = %err, "ingestion failed; the catch-up retries it");
+            }
+        });
+    }
+}

@@ -1,0 +1,313 @@
+//! Ingestion against the real server and database: raw readings an agent uploads become
+//! devices (identity resolved across address changes), counters (flagged when they cannot be
+//! billed), supplies, alerts opened and cleared, and local printers; a reading that cannot be
+//! interpreted is kept raw with its error and the others of its batch still count; the
+//! devices learnt go back to the agent with their read plans.
+
+use std::time::Duration;
+
+use cartouche_e2e::agent_socket::{self, Socket};
+use cartouche_e2e::app::TestApp;
+use cartouche_schema::db::fleet::Device;
+use cartouche_schema::db::schema::{
+    alerts, counter_readings, device_addresses, devices, raw_batches, supplies, supply_events,
+};
+use cartouche_schema::profiles::{ProfileSet, Walk, interpret};
+use cartouche_schema::wire::{AgentConfig, AgentMessage, Cycle, RawReading, ServerMessage};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+fn recording(file: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers").join(file))
+        .unwrap()
+}
+
+/// The recording with one varbind's value replaced (or added).
+fn with(snmprec: &str, oid: &str, tag: u32, value: &str) -> String {
+    let prefix = format!("{oid}|");
+    let mut lines: Vec<String> = snmprec.lines().filter(|l| !l.starts_with(&prefix)).map(str::to_owned).collect();
+    lines.push(format!("{oid}|{tag}|{value}"));
+    // Walk::from_snmprec wants them in order; it sorts what it reads.
+    lines.join("\n") + "\n"
+}
+
+const LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4.1.1";
+
+fn reading(address: &str, cycle: Cycle, snmprec: String, at: chrono::DateTime<chrono::Utc>) -> RawReading {
+    RawReading::snmp(address, cycle, at, snmprec)
+}
+
+async fn upload(socket: &mut Socket, sequence: u64, readings: Vec<RawReading>) {
+    let message = AgentMessage::Readings { sequence, readings };
+    socket.send(Message::text(serde_json::to_string(&message).unwrap())).await.unwrap();
+}
+
+/// Waits for the batch's acknowledgement, keeping the configurations met on the way.
+async fn acked(socket: &mut Socket, sequence: u64, configs: &mut Vec<AgentConfig>) {
+    loop {
+        match agent_socket::next(socket, Duration::from_secs(10)).await {
+            Some(ServerMessage::Ack { sequence: s }) if s == sequence => return,
+            Some(ServerMessage::Config(config)) => configs.push(config),
+            Some(_) => {}
+            None => panic!("no acknowledgement of batch {sequence}"),
+        }
+    }
+}
+
+/// The first configuration (already met, or to come) that `wanted` accepts.
+async fn config_where(
+    socket: &mut Socket,
+    configs: &mut Vec<AgentConfig>,
+    wanted: impl Fn(&AgentConfig) -> bool,
+) -> AgentConfig {
+    loop {
+        if let Some(found) = configs.iter().find(|c| wanted(c)) {
+            return found.clone();
+        }
+        match agent_socket::next(socket, Duration::from_secs(10)).await {
+            Some(ServerMessage::Config(config)) => configs.push(config),
+            Some(_) => {}
+            None => panic!("no such configuration; met: {configs:?}"),
+        }
+    }
+}
+
+async fn interpreted(app: &TestApp, agent: Uuid, sequence: i64) -> Option<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut conn = app.db.conn().await.unwrap();
+        let row: (Option<chrono::DateTime<chrono::Utc>>, Option<serde_json::Value>) = raw_batches::table
+            .find((agent, sequence))
+            .select((raw_batches::interpreted_at, raw_batches::errors))
+            .first(&mut conn)
+            .await
+            .unwrap();
+        if row.0.is_some() {
+            return row.1;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "batch {sequence} not interpreted in 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readings_become_devices_counters_supplies_and_alerts() {
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
+    let range = admin
+        .data(
+            "mutation($site: ID!) { createDiscoveryRange(input: { siteId: $site, name: \"HQ\", ranges: \"10.9.0.0/24\" }) { id } }",
+            json!({ "site": site }),
+            "createDiscoveryRange",
+        )
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-hq").await.unwrap();
+    let agent: Uuid = agent_id.parse().unwrap();
+    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();
+    let mut configs = Vec::new();
+    let profiles = ProfileSet::builtin().unwrap();
+    let t0 = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now() - chrono::Duration::hours(48), 0);
+
+    // Discovery: two printers and a reading that is garbage.
+    let konica = recording("librenms/konica_c250i.snmprec");
+    let brother = recording("librenms/brother_hl5370dw.snmprec");
+    let mut batch = vec![
+        reading("10.9.0.11", Cycle::Discovery, konica.clone(), t0),
+        reading("10.9.0.12", Cycle::Discovery, brother.clone(), t0),
+        reading("10.9.0.13", Cycle::Discovery, "this is not snmprec".into(), t0),
+    ];
+    for r in &mut batch {
+        r.range_id = Some(range.clone());
+    }
+    upload(&mut socket, 1, batch).await;
+    acked(&mut socket, 1, &mut configs).await;
+    let errors = interpreted(&app, agent, 1).await.expect("the garbage reading is reported");
+    assert_eq!(errors.as_array().unwrap().len(), 1, "{errors}");
+    assert_eq!(errors[0]["reading"], 2);
+    assert!(errors[0]["error"].as_str().unwrap().contains("do not parse"), "{errors}");
+
+    let mut conn = app.db.conn().await.unwrap();
+    let found: Vec<Device> =
+        devices::table.select(Device::as_select()).order_by(devices::address).load(&mut conn).await.unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    let expected = interpret(&Walk::from_snmprec(&konica).unwrap(), &profiles);
+    let konica_id = found[0].id;
+    assert_eq!((found[0].serial.clone(), found[0].model.clone()), (expected.serial.clone(), expected.model.clone()));
+    assert_eq!(found[0].status, expected.status.summary);
+    let stored: Vec<(String, i64, Option<String>)> = counter_readings::table
+        .filter(counter_readings::device_id.eq(konica_id))
+        .select((counter_readings::kind, counter_readings::value, counter_readings::flag))
+        .order_by(counter_readings::kind)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert!(!stored.is_empty());
+    for counter in &expected.counters {
+        let key = cartouche_schema::fleet::counter_key(counter.kind, &counter.label);
+        assert!(stored.iter().any(|(k, v, f)| *k == key && *v == counter.value && f.is_none()), "{key} in {stored:?}");
+    }
+    let stored_supplies: i64 =
+        supplies::table.filter(supplies::device_id.eq(konica_id)).count().get_result(&mut conn).await.unwrap();
+    assert_eq!(stored_supplies, i64::try_from(expected.supplies.len()).unwrap());
+
+    // The devices go back to the agent with their read plans.
+    let config = config_where(&mut socket, &mut configs, |c| c.devices.len() == 2).await;
+    let known = config.devices.iter().find(|d| d.id == konica_id.to_string()).unwrap();
+    assert_eq!((known.range_id.as_str(), known.address.as_str()), (range.as_str(), "10.9.0.11"));
+    assert!(!known.plan.counters.get.is_empty() || !known.plan.counters.walk.is_empty());
+
+    // A counters cycle a day later: more pages; then fewer (flagged, never billed).
+    let life: i64 =
+        konica.lines().find(|l| l.starts_with(LIFE_COUNT)).unwrap().rsplit('|').next().unwrap().parse().unwrap();
+    let mut day1 = reading(
+        "10.9.0.11",
+        Cycle::Counters,
+        with(&konica, LIFE_COUNT, 65, &(life + 250).to_string()),
+        t0 + chrono::Duration::hours(24),
+    );
+    day1.device_id = Some(konica_id.to_string());
+    let mut day2 = reading(
+        "10.9.0.11",
+        Cycle::Counters,
+        with(&konica, LIFE_COUNT, 65, &(life + 100).to_string()),
+        t0 + chrono::Duration::hours(25),
+    );
+    day2.device_id = Some(konica_id.to_string());
+    upload(&mut socket, 2, vec![day1]).await;
+    acked(&mut socket, 2, &mut configs).await;
+    assert_eq!(interpreted(&app, agent, 2).await, None);
+    upload(&mut socket, 3, vec![day2]).await;
+    acked(&mut socket, 3, &mut configs).await;
+    assert_eq!(interpreted(&app, agent, 3).await, None);
+    let life_key = {
+        let walk = Walk::from_snmprec(&konica).unwrap();
+        let snapshot = interpret(&walk, &profiles);
+        let counter = snapshot.counters.iter().find(|c| c.value == life).expect("the life count is a counter");
+        cartouche_schema::fleet::counter_key(counter.kind, &counter.label)
+    };
+    let series: Vec<(i64, Option<String>)> = counter_readings::table
+        .filter(counter_readings::device_id.eq(konica_id))
+        .filter(counter_readings::kind.eq(&life_key))
+        .order_by(counter_readings::read_at)
+        .select((counter_readings::value, counter_readings::flag))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(series, vec![(life, None), (life + 250, None), (life + 100, Some("decrease".into()))]);
+
+    // Alerts: a jam appears, then clears.
+    let jam = [
+        ("1.3.6.1.2.1.43.18.1.1.2.1.1", 2, "3"),
+        ("1.3.6.1.2.1.43.18.1.1.4.1.1", 2, "8"),
+        ("1.3.6.1.2.1.43.18.1.1.5.1.1", 2, "1"),
+        ("1.3.6.1.2.1.43.18.1.1.6.1.1", 2, "0"),
+        ("1.3.6.1.2.1.43.18.1.1.7.1.1", 2, "8"),
+        ("1.3.6.1.2.1.43.18.1.1.8.1.1", 4, "Paper jam in tray 1"),
+        ("1.3.6.1.2.1.43.18.1.1.9.1.1", 67, "1234"),
+    ];
+    let with_jam = jam.iter().fold(konica.clone(), |walk, (oid, tag, value)| with(&walk, oid, *tag, value));
+    let mut raised = reading("10.9.0.11", Cycle::Alerts, with_jam, t0 + chrono::Duration::hours(26));
+    raised.device_id = Some(konica_id.to_string());
+    let mut cleared = reading("10.9.0.11", Cycle::Alerts, konica.clone(), t0 + chrono::Duration::hours(27));
+    cleared.device_id = Some(konica_id.to_string());
+    upload(&mut socket, 4, vec![raised]).await;
+    acked(&mut socket, 4, &mut configs).await;
+    interpreted(&app, agent, 4).await;
+    let open: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = alerts::table
+        .filter(alerts::device_id.eq(konica_id))
+        .select((alerts::fault_type, alerts::ended_at))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].1, None);
+    upload(&mut socket, 5, vec![cleared]).await;
+    acked(&mut socket, 5, &mut configs).await;
+    interpreted(&app, agent, 5).await;
+    let ended: Option<chrono::DateTime<chrono::Utc>> =
+        alerts::table.filter(alerts::device_id.eq(konica_id)).select(alerts::ended_at).first(&mut conn).await.unwrap();
+    assert_eq!(ended, Some(t0 + chrono::Duration::hours(27)));
+
+    // The Konica moves to another address (a new DHCP lease): the same device, its history kept.
+    let mut moved = reading("10.9.0.99", Cycle::Discovery, konica.clone(), t0 + chrono::Duration::hours(30));
+    moved.range_id = Some(range.clone());
+    upload(&mut socket, 6, vec![moved]).await;
+    acked(&mut socket, 6, &mut configs).await;
+    interpreted(&app, agent, 6).await;
+    let count: i64 = devices::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(count, 2, "same serial, same device");
+    let addresses: Vec<String> = device_addresses::table
+        .filter(device_addresses::device_id.eq(konica_id))
+        .order_by(device_addresses::first_seen_at)
+        .select(device_addresses::address)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(addresses, vec!["10.9.0.11", "10.9.0.99"]);
+
+    // A local USB printer, read over IPP.
+    let status = cartouche_schema::ipp::Group {
+        tag: cartouche_schema::ipp::group::PRINTER,
+        attributes: vec![
+            cartouche_schema::ipp::Attribute::new(
+                "printer-device-id",
+                vec![cartouche_schema::ipp::Value::text(
+                    cartouche_schema::ipp::tag::TEXT,
+                    "MFG:HP;MDL:LaserJet M110we;SN:VNB3K12345;",
+                )],
+            ),
+            cartouche_schema::ipp::Attribute::new(
+                "printer-state-reasons",
+                vec![cartouche_schema::ipp::Value::text(cartouche_schema::ipp::tag::KEYWORD, "toner-low-warning")],
+            ),
+            cartouche_schema::ipp::Attribute::new(
+                "marker-names",
+                vec![cartouche_schema::ipp::Value::text(cartouche_schema::ipp::tag::NAME, "Black")],
+            ),
+            cartouche_schema::ipp::Attribute::new(
+                "marker-types",
+                vec![cartouche_schema::ipp::Value::text(cartouche_schema::ipp::tag::KEYWORD, "toner")],
+            ),
+            cartouche_schema::ipp::Attribute::new(
+                "marker-levels",
+                vec![cartouche_schema::ipp::Value::integer(cartouche_schema::ipp::tag::INTEGER, 9)],
+            ),
+        ],
+    };
+    let message =
+        cartouche_schema::ipp::Message { version: (2, 0), code: 0, request_id: 0, groups: vec![status], data: vec![] };
+    use base64::Engine as _;
+    let mut usb = reading("cups:HP_M110we", Cycle::Counters, String::new(), t0 + chrono::Duration::hours(30));
+    usb.ipp = Some(base64::engine::general_purpose::STANDARD.encode(message.encode()));
+    upload(&mut socket, 7, vec![usb]).await;
+    acked(&mut socket, 7, &mut configs).await;
+    assert_eq!(interpreted(&app, agent, 7).await, None);
+    let (local_id, kind, serial, status): (Uuid, String, Option<String>, String) = devices::table
+        .filter(devices::address.eq("cups:HP_M110we"))
+        .select((devices::id, devices::kind, devices::serial, devices::status))
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!((kind.as_str(), serial.as_deref(), status.as_str()), ("local", Some("VNB3K12345"), "warning"));
+    let level: Option<f64> = supplies::table
+        .filter(supplies::device_id.eq(local_id))
+        .select(supplies::percent)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(level, Some(9.0));
+    let fault: String =
+        alerts::table.filter(alerts::device_id.eq(local_id)).select(alerts::fault_type).first(&mut conn).await.unwrap();
+    assert_eq!(fault, "toner_low");
+    let events: i64 = supply_events::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(events, 0, "no supply changed in these readings");
+}
