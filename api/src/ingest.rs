@@ -196,9 +196,44 @@ impl Ingestor {
         }
     }
 
+    /// Creates the counter partitions of this month and the next two; false when the database
+    /// could not be asked (logged).
+    pub async fn ensure_partitions(&self) -> bool {
+        let mut conn = match self.pool.get().await {
+            Ok(conn) => conn,
+            Err(err) => {
+                tracing::error!(error = %err, "no database to check the counter partitions");
+                return false;
+            }
+        };
+        match fleet::ensure_counter_partitions(&mut conn, chrono::Utc::now()).await {
+            Ok((created, skipped)) => {
+                if !created.is_empty() {
+                    tracing::info!(?created, "counter partitions created");
+                }
+                for problem in skipped {
+                    tracing::warn!(%problem, "counter partition not created; its readings stay in the default partition");
+                }
+                true
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not check the counter partitions");
+                false
+            }
+        }
+    }
+
     /// Catches up now and then every `every`; never returns (the server drops it on stop).
     pub async fn catch_up_forever(&self, every: Duration) {
+        let mut partitions_checked: Option<chrono::DateTime<chrono::Utc>> = None;
         loop {
+            // Monthly counter partitions, made ahead (checked hourly).
+            let now = chrono::Utc::now();
+            if partitions_checked.is_none_or(|at| now - at > chrono::Duration::hours(1))
+                && self.ensure_partitions().await
+            {
+                partitions_checked = Some(now);
+            }
             match self.catch_up().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(batches = n, "ingested waiting batches"),

@@ -82,6 +82,9 @@ impl Server {
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let state = AppState::new(config)?;
         let ingestor = state.ingestor.clone();
+        // Before the first reading can arrive: a month's readings stored in the default
+        // partition would keep that month's partition from being made.
+        ingestor.ensure_partitions().await;
         Ok(Server { listener, router: routes::router(state), ingestor })
     }
 

@@ -159,6 +159,28 @@ async fn readings_become_devices_counters_supplies_and_alerts() {
         supplies::table.filter(supplies::device_id.eq(konica_id)).count().get_result(&mut conn).await.unwrap();
     assert_eq!(stored_supplies, i64::try_from(expected.supplies.len()).unwrap());
 
+    // Counters are partitioned by month: this month's partition exists, and holds this
+    // month's readings.
+    #[derive(diesel::QueryableByName)]
+    struct Partition {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let month = chrono::Utc::now().format("counter_readings_%Y_%m").to_string();
+    let holders: Vec<Partition> = diesel::sql_query(
+        "SELECT DISTINCT tableoid::regclass::text AS name FROM counter_readings WHERE device_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(konica_id)
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let expected_holder = if t0.format("%Y_%m").to_string() == chrono::Utc::now().format("%Y_%m").to_string() {
+        month.clone()
+    } else {
+        "counter_readings_default".to_owned()
+    };
+    assert_eq!(holders.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), vec![expected_holder.as_str()]);
+
     // The devices go back to the agent with their read plans.
     let config = config_where(&mut socket, &mut configs, |c| c.devices.len() == 2).await;
     let known = config.devices.iter().find(|d| d.id == konica_id.to_string()).unwrap();

@@ -563,6 +563,47 @@ async fn store_alerts(conn: &mut AsyncPgConnection, input: &Interpreted<'_>, dev
     Ok(changed)
 }
 
+/// Creates the monthly partitions of `counter_readings` for the month of `now` and the two
+/// after it (readings outside them, back-dated or far ahead, land in the default partition).
+/// Returns the partitions created; one that cannot be (the default partition already holds
+/// rows of its month) is reported and skipped.
+pub async fn ensure_counter_partitions(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<(Vec<String>, Vec<String>)> {
+    use chrono::Datelike;
+    let (mut created, mut skipped) = (Vec::new(), Vec::new());
+    let mut year = now.year();
+    let mut month = now.month();
+    for _ in 0..3 {
+        let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+        let name = format!("counter_readings_{year:04}_{month:02}");
+        let exists: i64 = diesel::sql_query("SELECT count(*) AS n FROM pg_class WHERE relname = $1")
+            .bind::<Text, _>(&name)
+            .get_result::<Count>(conn)
+            .await?
+            .n;
+        if exists == 0 {
+            let sql = format!(
+                "CREATE TABLE {name} PARTITION OF counter_readings \
+                 FOR VALUES FROM ('{year:04}-{month:02}-01') TO ('{next_year:04}-{next_month:02}-01')"
+            );
+            match diesel::sql_query(sql).execute(conn).await {
+                Ok(_) => created.push(name),
+                Err(err) => skipped.push(format!("{name}: {err}")),
+            }
+        }
+        (year, month) = (next_year, next_month);
+    }
+    Ok((created, skipped))
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = Bigint)]
+    n: i64,
+}
+
 /// A stored batch waiting for interpretation.
 #[derive(Queryable, Debug)]
 pub struct PendingBatch {
