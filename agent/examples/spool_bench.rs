@@ -23,7 +23,7 @@ fn recordings() -> Vec<Walk> {
 
 fn reading(walk: Walk, cycle: Cycle, n: usize) -> RawReading {
     let reading = Reading { walk, notes: vec![], duration: Default::default(), engine_id: None, npap: Some(false) };
-    let address = std::net::IpAddr::from([10, 0, (n / 250) as u8, (n % 250) as u8 + 1]);
+    let address = std::net::SocketAddr::from(([10, 0, (n / 250) as u8, (n % 250) as u8 + 1], 161));
     reading.to_raw(address, cycle, chrono::Utc::now())
 }
 

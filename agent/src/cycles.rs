@@ -207,7 +207,7 @@ async fn read_known(
                 if slept {
                     asleep += 1;
                 }
-                let mut raw = reading.to_raw(address.ip(), cycle, Utc::now());
+                let mut raw = reading.to_raw(address, cycle, Utc::now());
                 raw.device_id = Some(id);
                 readings.push(raw);
             }

@@ -315,7 +315,7 @@ async fn read_all(
                     let snapshot = interpret(&r.walk, &profiles);
                     // Only printers' raw readings travel; the others are dropped here.
                     let raw = (keep_raw && snapshot.is_printer)
-                        .then(|| r.to_raw(target.address.ip(), Cycle::Discovery, chrono::Utc::now()));
+                        .then(|| r.to_raw(target.address, Cycle::Discovery, chrono::Utc::now()));
                     (snapshot, r.notes, r.engine_id, raw)
                 }),
             )

@@ -64,7 +64,7 @@ fn keep(walk: &mut Walk, varbinds: Vec<(Oid, Value)>) {
 impl Reading {
     /// The reading as it travels to the server: the varbinds as `.snmprec` text, pages in
     /// base64, with the notes of how it went.
-    pub fn to_raw(&self, address: std::net::IpAddr, cycle: Cycle, read_at: DateTime<Utc>) -> RawReading {
+    pub fn to_raw(&self, address: std::net::SocketAddr, cycle: Cycle, read_at: DateTime<Utc>) -> RawReading {
         use base64::Engine as _;
         RawReading {
             pages: self
@@ -75,7 +75,8 @@ impl Reading {
             notes: self.notes.clone(),
             engine_id: self.engine_id.clone(),
             npap: self.npap,
-            ..RawReading::snmp(address.to_string(), cycle, read_at, self.walk.to_snmprec())
+            port: Some(address.port()),
+            ..RawReading::snmp(address.ip().to_string(), cycle, read_at, self.walk.to_snmprec())
         }
     }
 }

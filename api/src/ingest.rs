@@ -71,7 +71,9 @@ fn interpret_reading(
             .map_err(|e| format!("page {path} is not base64: {e}"))?;
         walk.insert_page(path, body);
     }
-    if walk.is_empty() {
+    // A known device with nothing at its plan's OIDs (no counters in its MIBs) was still
+    // read: that is a fact, not an error. A discovery reading without varbinds is.
+    if walk.is_empty() && reading.device_id.is_none() {
         return Err("the reading has no varbinds".into());
     }
     Ok(match (reading.cycle, known_profile) {

@@ -192,6 +192,9 @@ pub struct RawReading {
     /// The known device this reading is of (counters and alerts cycles read known devices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
+    /// The SNMP port it was read on (none: 161).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
     /// The range whose cycle made this reading (none for local printers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_id: Option<String>,
@@ -214,6 +217,7 @@ impl RawReading {
             npap: None,
             ipp: None,
             device_id: None,
+            port: None,
             range_id: None,
             credential: None,
         }

@@ -60,12 +60,11 @@ fn start_agent(
     (stop, running)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
-    // The fleet: five printers on loopback addresses among 40 that a discovery sweeps (the
-    // silent ones make the sweep last a few seconds).
+/// Five printers (`PRINTERS`) on 127.`second`.x.1 + 7i; returns the simulator and the
+/// address of host `i` of the block.
+async fn fleet(second: u8) -> (Simulator, impl Fn(u8) -> Ipv4Addr + Clone) {
     let block = (std::process::id() % 250) as u8;
-    let address = |i: u8| Ipv4Addr::new(127, 91, block, 1 + i);
+    let address = move |i: u8| Ipv4Addr::new(127, second, block, 1 + i);
     let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
     let devices = PRINTERS
         .iter()
@@ -75,7 +74,48 @@ async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
             (SocketAddr::from((address(i * 7), PORT)), Device::new(walk, "public"))
         })
         .collect();
-    let _fleet = Simulator::start(devices).await.unwrap();
+    (Simulator::start(devices).await.unwrap(), address)
+}
+
+/// A range from `first` to `last` with discovery due every hour (so at once: it never ran)
+/// and the other cycles off (run on request with runCycle).
+async fn create_range(
+    admin: &cartouche_e2e::graphql::GraphqlClient,
+    site: &str,
+    first: Ipv4Addr,
+    last: Ipv4Addr,
+) -> String {
+    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+        .iter()
+        .map(|d| json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
+        .collect();
+    admin
+        .data(
+            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
+            json!({ "input": {
+                "siteId": site,
+                "name": "HQ floor",
+                "ranges": format!("{first}-{last}"),
+                "schedules": [
+                    { "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
+                    { "cycle": "COUNTERS", "schedule": { "disabled": true } },
+                    { "cycle": "ALERTS", "schedule": { "disabled": true } },
+                ],
+            } }),
+            "createDiscoveryRange",
+        )
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
+    // The fleet: five printers on loopback addresses among 40 that a discovery sweeps (the
+    // silent ones make the sweep last a few seconds).
+    let (_fleet, address) = fleet(91).await;
     let usb = IppEndpoint::start(
         Mode::IppUsb,
         vec![SimQueue {
@@ -109,27 +149,7 @@ async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
     eventually("the agent connected and configured", async || watch_spool().load_config().unwrap().is_some()).await;
 
     // The range arrives: discovery is due at once (every hour, never run), the rest is off.
-    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-        .iter()
-        .map(|d| json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
-        .collect();
-    admin
-        .data(
-            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
-            json!({ "input": {
-                "siteId": site,
-                "name": "HQ floor",
-                "ranges": format!("{}-{}", address(0), address(39)),
-                "schedules": [
-                    { "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
-                    { "cycle": "COUNTERS", "schedule": { "disabled": true } },
-                    { "cycle": "ALERTS", "schedule": { "disabled": true } },
-                ],
-            } }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap();
+    create_range(&admin, &site, address(0), address(39)).await;
     eventually("the range reached the agent", async || {
         let range = format!("{}-{}", address(0), address(39));
         watch_spool().load_config().unwrap().is_some_and(|(json, _)| String::from_utf8_lossy(&json).contains(&range))
@@ -209,6 +229,117 @@ async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
         (0..PRINTERS.len()).map(|i| (address(u8::try_from(i).unwrap() * 7).to_string(), 1)).collect();
     expected.insert(usb.printer_uri(), 1);
     assert_eq!(seen, expected);
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), running).await.unwrap().unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The loop the product is made of: the agent discovers the fleet, the server learns the
+/// devices and sends them back with their read plans, and a counters cycle asked for in
+/// GraphQL reads exactly those devices, whose counters land in the database.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_learns_the_fleet_and_the_agent_reads_its_counters_when_asked() {
+    use cartouche_schema::db::schema::{counter_readings, devices, raw_batches};
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    let (_fleet, address) = fleet(92).await;
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
+    let enrollment = link::enroll(&app.base_url, &key, "pc-hq", None).await.unwrap();
+    let agent_id: uuid::Uuid = enrollment.agent_id.parse().unwrap();
+    let dir = std::env::temp_dir().join(format!("cartouche-loop-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spool_path = dir.join("spool.db");
+    let (stop, running) = start_agent(&enrollment, &spool_path, None);
+    create_range(&admin, &site, address(0), address(39)).await;
+
+    let mut conn = app.db.conn().await.unwrap();
+    eventually("the five printers known to the server", async || {
+        devices::table.count().get_result::<i64>(&mut conn).await.unwrap() == 5
+    })
+    .await;
+    eventually("the agent configured with the five devices and their plans", async || {
+        Spool::open(&spool_path, 1 << 20, FullPolicy::RefuseNew)
+            .unwrap()
+            .load_config()
+            .unwrap()
+            .and_then(|(json, _)| serde_json::from_slice::<cartouche_schema::wire::AgentConfig>(&json).ok())
+            .is_some_and(|c| c.devices.len() == 5)
+    })
+    .await;
+
+    admin
+        .data(
+            "mutation($id: ID!) { runCycle(agentId: $id, cycle: COUNTERS) { id } }",
+            json!({ "id": agent_id.to_string() }),
+            "runCycle",
+        )
+        .await
+        .unwrap();
+    // The counters cycle's readings name their devices; each device gets counters from it.
+    let counted = async |conn: &mut diesel_async::AsyncPgConnection| -> Vec<(uuid::Uuid, bool)> {
+        let batches: Vec<(i64, serde_json::Value)> = raw_batches::table
+            .filter(raw_batches::agent_id.eq(agent_id))
+            .filter(raw_batches::interpreted_at.is_not_null())
+            .select((raw_batches::sequence, raw_batches::readings))
+            .load(conn)
+            .await
+            .unwrap();
+        let mut read = Vec::new();
+        for (sequence, readings) in batches {
+            for reading in serde_json::from_value::<Vec<RawReading>>(readings).unwrap() {
+                if reading.cycle != cartouche_schema::wire::Cycle::Counters {
+                    continue;
+                }
+                let device: uuid::Uuid =
+                    reading.device_id.expect("a counters reading names its device").parse().unwrap();
+                let rows: i64 = counter_readings::table
+                    .filter(counter_readings::device_id.eq(device))
+                    .filter(counter_readings::sequence.eq(sequence))
+                    .count()
+                    .get_result(conn)
+                    .await
+                    .unwrap();
+                read.push((device, rows > 0));
+            }
+        }
+        read.sort();
+        read
+    };
+    eventually("the counters cycle of the five devices ingested", async || counted(&mut conn).await.len() == 5).await;
+    // Exactly the devices the server knows were read; those whose MIBs have counters (not
+    // every recording does) have them stored from this cycle.
+    let known: Vec<(uuid::Uuid, String)> =
+        devices::table.select((devices::id, devices::address)).order_by(devices::id).load(&mut conn).await.unwrap();
+    let profiles = cartouche_schema::profiles::ProfileSet::builtin().unwrap();
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
+    let expected: Vec<(uuid::Uuid, bool)> = known
+        .iter()
+        .map(|(id, at)| {
+            let i = (0u8..5).find(|i| address(i * 7).to_string() == *at).expect("a fleet address");
+            let walk =
+                Walk::from_snmprec(&std::fs::read_to_string(testdata.join(PRINTERS[usize::from(i)])).unwrap()).unwrap();
+            (*id, !cartouche_schema::profiles::interpret(&walk, &profiles).counters.is_empty())
+        })
+        .collect();
+    assert!(expected.iter().filter(|(_, has)| *has).count() >= 2, "the fleet has printers with counters");
+    assert_eq!(counted(&mut conn).await, expected);
+    let reports = admin
+        .data(
+            "query { agents { nodes { cycleReports(first: 10) { cycle devicesRead devicesFailed } } } }",
+            json!({}),
+            "agents",
+        )
+        .await
+        .unwrap();
+    let reports = reports["nodes"][0]["cycleReports"].as_array().unwrap().clone();
+    assert!(
+        reports.iter().any(|r| r["cycle"] == "counters" && r["devicesRead"] == 5 && r["devicesFailed"] == 0),
+        "{reports:?}"
+    );
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(15), running).await.unwrap().unwrap().unwrap();
