@@ -32,6 +32,10 @@ pub enum Entity {
     AgentCommand,
     /// A device (its identity, status, counters, supplies or alerts) changed.
     Device,
+    /// A device's alerts opened or cleared (the event's id is the device's).
+    Alert,
+    /// A device's supplies changed (the event's id is the device's).
+    Supply,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,11 +53,20 @@ pub struct Event {
     pub kind: ChangeKind,
     pub tenant_id: Uuid,
     pub id: Uuid,
+    /// The site the object is at, when it has one (lets subscriptions filter by site
+    /// without a query per event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<Uuid>,
 }
 
 impl Event {
     pub fn new(entity: Entity, kind: ChangeKind, tenant_id: Uuid, id: Uuid) -> Event {
-        Event { entity, kind, tenant_id, id }
+        Event { entity, kind, tenant_id, id, site_id: None }
+    }
+
+    pub fn at_site(mut self, site_id: Option<Uuid>) -> Event {
+        self.site_id = site_id;
+        self
     }
 }
 

@@ -113,8 +113,30 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     if let Ok(mut conn) = state.pool.get().await {
         let _ = Agent::seen(&mut conn, agent.id, &agent_version).await;
     }
+    link_changed(&state, &agent, true).await;
+    linked(&state, &mut socket, &agent, protocol, &agent_version).await;
+    link_changed(&state, &agent, false).await;
+}
+
+/// Records the link going up or down and tells subscribers (agentStatusChanged).
+async fn link_changed(state: &AppState, agent: &Agent, up: bool) {
+    let recorded = async {
+        let mut conn = state.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let agent = Agent::record_link(&mut conn, agent.id, up).await?;
+        let event = crate::events::Event::new(Entity::Agent, ChangeKind::Updated, agent.tenant_id, agent.id)
+            .at_site(agent.site_id);
+        crate::events::publish(&mut conn, &event).await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    if let Err(err) = recorded.await {
+        tracing::warn!(agent.id = %agent.id, up, error = %err, "could not record the agent's link state");
+    }
+}
+
+/// The link of an authenticated agent, until it ends.
+async fn linked(state: &AppState, socket: &mut WebSocket, agent: &Agent, protocol: u32, agent_version: &str) {
     let spoken = protocol.min(PROTOCOL_VERSION);
-    if !send(&mut socket, &ServerMessage::Welcome { protocol: spoken }).await {
+    if !send(socket, &ServerMessage::Welcome { protocol: spoken }).await {
         return;
     }
     tracing::info!(agent.id = %agent.id, version = %agent_version, "agent connected");
@@ -122,8 +144,9 @@ async fn serve(state: AppState, mut socket: WebSocket) {
     // seen as an event and sent after it.
     let mut events = std::pin::pin!(state.events.subscribe());
     let mut sent_config = None;
-    if !refresh_config(&state, &mut socket, agent.id, &mut sent_config).await
-        || !deliver_commands(&state, &mut socket, agent.id).await
+    let mut seen_written = tokio::time::Instant::now();
+    if !refresh_config(state, socket, agent.id, &mut sent_config).await
+        || !deliver_commands(state, socket, agent.id).await
     {
         return;
     }
@@ -136,16 +159,16 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                 }
                 let still_linked = match event.entity {
                     Entity::Agent if event.id == agent.id && event.kind == ChangeKind::Deleted => {
-                        send(&mut socket, &ServerMessage::Refused { reason: "this agent was revoked".into() }).await;
+                        send(socket, &ServerMessage::Refused { reason: "this agent was revoked".into() }).await;
                         let _ = socket.close().await;
                         tracing::info!(agent.id = %agent.id, "link cut: agent revoked");
                         return;
                     }
-                    Entity::AgentCommand if event.id == agent.id => deliver_commands(&state, &mut socket, agent.id).await,
-                    Entity::AgentCommand | Entity::Device => true,
+                    Entity::AgentCommand if event.id == agent.id => deliver_commands(state, socket, agent.id).await,
+                    Entity::AgentCommand | Entity::Device | Entity::Alert | Entity::Supply => true,
                     // Any other agent of the tenant changing may move its site's ranges here.
                     Entity::Agent | Entity::Site | Entity::Range | Entity::Credential => {
-                        refresh_config(&state, &mut socket, agent.id, &mut sent_config).await
+                        refresh_config(state, socket, agent.id, &mut sent_config).await
                     }
                 };
                 if !still_linked {
@@ -156,14 +179,24 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                 let Some(Ok(message)) = incoming else { return };
                 let Message::Text(text) = message else { continue };
                 let reply = match serde_json::from_str::<AgentMessage>(&text) {
-                    Ok(AgentMessage::Readings { sequence, readings }) => store(&state, &agent, sequence, &readings).await,
-                    Ok(AgentMessage::Heartbeat { .. }) => Some(ServerMessage::Heartbeat { at: Utc::now() }),
+                    Ok(AgentMessage::Readings { sequence, readings }) => store(state, agent, sequence, &readings).await,
+                    Ok(AgentMessage::Heartbeat { .. }) => {
+                        // Keeps last_seen_at fresh (once a minute at most): a replica that dies
+                        // without recording the link down is not believed for long.
+                        if seen_written.elapsed() > Duration::from_secs(60) {
+                            seen_written = tokio::time::Instant::now();
+                            if let Ok(mut conn) = state.pool.get().await {
+                                let _ = Agent::seen(&mut conn, agent.id, agent_version).await;
+                            }
+                        }
+                        Some(ServerMessage::Heartbeat { at: Utc::now() })
+                    }
                     Ok(AgentMessage::CycleReport(report)) => {
                         // A lost report is a missing line on the agent's page, not lost data:
                         // logged, and the link goes on.
                         match state.pool.get().await {
                             Ok(mut conn) => {
-                                if let Err(err) = Agent::store_report(&mut conn, &agent, &report).await {
+                                if let Err(err) = Agent::store_report(&mut conn, agent, &report).await {
                                     tracing::error!(agent.id = %agent.id, error = %err, "could not store a cycle report");
                                 }
                             }
@@ -178,7 +211,7 @@ async fn serve(state: AppState, mut socket: WebSocket) {
                         None
                     }
                 };
-                if let Some(reply) = reply && !send(&mut socket, &reply).await {
+                if let Some(reply) = reply && !send(socket, &reply).await {
                     return;
                 }
             }

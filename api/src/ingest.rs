@@ -137,11 +137,16 @@ impl Ingestor {
                     match conn.transaction(async |conn| fleet::apply(conn, &input).await).await {
                         Ok(Ok(applied)) => {
                             let kind = if applied.created { ChangeKind::Created } else { ChangeKind::Updated };
-                            crate::events::publish(
-                                conn,
-                                &Event::new(Entity::Device, kind, agent.tenant_id, applied.device_id),
-                            )
-                            .await?;
+                            let event = |entity, kind| {
+                                Event::new(entity, kind, agent.tenant_id, applied.device_id).at_site(agent.site_id)
+                            };
+                            crate::events::publish(conn, &event(Entity::Device, kind)).await?;
+                            if applied.alerts_changed {
+                                crate::events::publish(conn, &event(Entity::Alert, ChangeKind::Updated)).await?;
+                            }
+                            if applied.supplies_changed {
+                                crate::events::publish(conn, &event(Entity::Supply, ChangeKind::Updated)).await?;
+                            }
                             outcome.applied.push(applied);
                         }
                         Ok(Err(reason)) => outcome.errors.push((index, reason)),

@@ -75,7 +75,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 async fn graphql_http(State(ctx): State<Ctx>, headers: HeaderMap, request: GraphQLRequest) -> GraphQLResponse {
     let authentication = auth::authenticate(&ctx.state, bearer(&headers)).await;
-    let mut request = request.into_inner().data(authentication);
+    let mut request = request.into_inner();
+    if let Authentication::Authenticated(actor) = &authentication {
+        request = request.data(crate::graphql::fleet_loader(&ctx.state, actor));
+    }
+    let mut request = request.data(authentication);
     if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
         request = request.data(UserAgent(agent.chars().take(300).collect()));
     }
@@ -104,8 +108,9 @@ async fn connection_init(state: AppState, payload: serde_json::Value) -> async_g
         .or_else(|| payload.get("token").and_then(|v| v.as_str()).map(str::to_owned));
     let authentication = auth::authenticate(&state, token.as_deref()).await;
     match &authentication {
-        Authentication::Authenticated(_) => {
+        Authentication::Authenticated(actor) => {
             let mut data = Data::default();
+            data.insert(crate::graphql::fleet_loader(&state, actor));
             data.insert(authentication);
             Ok(data)
         }

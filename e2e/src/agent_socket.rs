@@ -3,10 +3,14 @@
 
 use std::time::Duration;
 
-use cartouche_schema::wire::{AgentMessage, PROTOCOL_VERSION, ServerMessage};
+use cartouche_schema::db::schema::raw_batches;
+use cartouche_schema::wire::{AgentConfig, AgentMessage, PROTOCOL_VERSION, RawReading, ServerMessage};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
 
 use crate::app::TestApp;
 
@@ -55,5 +59,60 @@ pub async fn next(socket: &mut Socket, wait: Duration) -> Option<ServerMessage> 
             Message::Close(_) => return None,
             _ => {}
         }
+    }
+}
+
+/// Sends a batch of readings.
+pub async fn upload(socket: &mut Socket, sequence: u64, readings: Vec<RawReading>) {
+    let message = AgentMessage::Readings { sequence, readings };
+    socket.send(Message::text(serde_json::to_string(&message).unwrap())).await.unwrap();
+}
+
+/// Waits for the batch's acknowledgement, keeping the configurations met on the way.
+pub async fn acked(socket: &mut Socket, sequence: u64, configs: &mut Vec<AgentConfig>) {
+    loop {
+        match next(socket, Duration::from_secs(10)).await {
+            Some(ServerMessage::Ack { sequence: s }) if s == sequence => return,
+            Some(ServerMessage::Config(config)) => configs.push(config),
+            Some(_) => {}
+            None => panic!("no acknowledgement of batch {sequence}"),
+        }
+    }
+}
+
+/// The first configuration (already met, or to come) that `wanted` accepts.
+pub async fn config_where(
+    socket: &mut Socket,
+    configs: &mut Vec<AgentConfig>,
+    wanted: impl Fn(&AgentConfig) -> bool,
+) -> AgentConfig {
+    loop {
+        if let Some(found) = configs.iter().find(|c| wanted(c)) {
+            return found.clone();
+        }
+        match next(socket, Duration::from_secs(10)).await {
+            Some(ServerMessage::Config(config)) => configs.push(config),
+            Some(_) => {}
+            None => panic!("no such configuration; met: {configs:?}"),
+        }
+    }
+}
+
+/// Waits until the server has interpreted the batch; its errors (None: every reading counted).
+pub async fn interpreted(app: &TestApp, agent: Uuid, sequence: i64) -> Option<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut conn = app.db.conn().await.unwrap();
+        let row: (Option<chrono::DateTime<chrono::Utc>>, Option<serde_json::Value>) = raw_batches::table
+            .find((agent, sequence))
+            .select((raw_batches::interpreted_at, raw_batches::errors))
+            .first(&mut conn)
+            .await
+            .unwrap();
+        if row.0.is_some() {
+            return row.1;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "batch {sequence} not interpreted in 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -12,6 +12,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct Subscriber {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Events of other subscriptions met while waiting for one: kept for their turn.
+    pending: std::collections::VecDeque<Value>,
 }
 
 /// How `connection_init` went.
@@ -28,7 +30,7 @@ impl Subscriber {
         request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("opening the websocket")?;
         socket.send(Message::text(json!({ "type": "connection_init", "payload": payload }).to_string())).await?;
-        let mut subscriber = Subscriber { socket };
+        let mut subscriber = Subscriber { socket, pending: std::collections::VecDeque::new() };
         match subscriber.next_message(Duration::from_secs(10)).await {
             Ok(Some(msg)) if msg["type"] == "connection_ack" => Ok(Init::Acknowledged(Box::new(subscriber))),
             Ok(Some(msg)) => Ok(Init::Refused(msg.to_string())),
@@ -78,12 +80,20 @@ impl Subscriber {
         }
     }
 
-    /// The payload of the next `next` message for subscription `id`.
+    /// The payload of the next `next` message for subscription `id`; other subscriptions'
+    /// events met meanwhile wait for their own call.
     pub async fn next_event(&mut self, id: &str, wait: Duration) -> anyhow::Result<Value> {
+        if let Some(at) = self.pending.iter().position(|m| m["id"] == id) {
+            let message = self.pending.remove(at).expect("invariant: the position is in the queue");
+            return Ok(message["payload"].clone());
+        }
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let message = self.next_message(wait).await?.context("the server closed the socket")?;
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let message = self.next_message(remaining).await?.context("the server closed the socket")?;
             match message["type"].as_str() {
                 Some("next") if message["id"] == id => return Ok(message["payload"].clone()),
+                Some("next") => self.pending.push_back(message),
                 Some("error") if message["id"] == id => bail!("subscription error: {}", message["payload"]),
                 Some("close") => bail!("closed: {}", message["reason"]),
                 _ => continue,

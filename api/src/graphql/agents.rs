@@ -19,6 +19,14 @@ pub const ENROLLMENT_PREFIX: &str = "cek_";
 
 pub struct AgentNode(pub Agent);
 
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AgentStatus {
+    Connected,
+    Disconnected,
+    NeverConnected,
+    Revoked,
+}
+
 #[Object(name = "Agent")]
 impl AgentNode {
     async fn id(&self) -> ID {
@@ -38,6 +46,22 @@ impl AgentNode {
     }
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
+    }
+    /// Its link now: connected, disconnected, never connected, or revoked. An agent whose
+    /// heartbeats stopped reaching the server for 150 s counts as disconnected.
+    async fn status(&self) -> AgentStatus {
+        match self.0.link_status(Utc::now()) {
+            "connected" => AgentStatus::Connected,
+            "never_connected" => AgentStatus::NeverConnected,
+            "revoked" => AgentStatus::Revoked,
+            _ => AgentStatus::Disconnected,
+        }
+    }
+    async fn connected_at(&self) -> Option<DateTime<Utc>> {
+        self.0.connected_at
+    }
+    async fn disconnected_at(&self) -> Option<DateTime<Utc>> {
+        self.0.disconnected_at
     }
     async fn site_id(&self) -> Option<ID> {
         self.0.site_id.map(|s| ID(s.to_string()))

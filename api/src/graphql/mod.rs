@@ -8,6 +8,7 @@ mod agent_config;
 mod agents;
 mod api_tokens;
 mod connection;
+mod devices;
 mod loaders;
 mod session;
 mod sites;
@@ -34,6 +35,7 @@ pub struct Query(
     api_tokens::ApiTokenQuery,
     agents::AgentQuery,
     agent_config::AgentConfigQuery,
+    devices::DeviceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -48,7 +50,7 @@ pub struct Mutation(
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(sites::SiteSubscription);
+pub struct Subscription(sites::SiteSubscription, devices::DeviceSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -70,6 +72,11 @@ pub fn build(state: AppState) -> AppSchema {
         .data(state)
         .data(loader)
         .finish()
+}
+
+/// The per-request loader of the fleet's edges, bound to the caller's scope.
+pub fn fleet_loader(state: &AppState, actor: &Actor) -> DataLoader<devices::FleetLoader> {
+    DataLoader::new(devices::FleetLoader::new(state.pool.clone(), actor.scope.clone()), tokio::spawn)
 }
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

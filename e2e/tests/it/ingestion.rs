@@ -4,21 +4,15 @@
 //! interpreted is kept raw with its error and the others of its batch still count; the
 //! devices learnt go back to the agent with their read plans.
 
-use std::time::Duration;
-
-use cartouche_e2e::agent_socket::{self, Socket};
+use cartouche_e2e::agent_socket::{self, acked, config_where, interpreted, upload};
 use cartouche_e2e::app::TestApp;
 use cartouche_schema::db::fleet::Device;
-use cartouche_schema::db::schema::{
-    alerts, counter_readings, device_addresses, devices, raw_batches, supplies, supply_events,
-};
+use cartouche_schema::db::schema::{alerts, counter_readings, device_addresses, devices, supplies, supply_events};
 use cartouche_schema::profiles::{ProfileSet, Walk, interpret};
-use cartouche_schema::wire::{AgentConfig, AgentMessage, Cycle, RawReading, ServerMessage};
+use cartouche_schema::wire::{Cycle, RawReading};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use futures_util::SinkExt;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 fn recording(file: &str) -> String {
@@ -39,59 +33,6 @@ const LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4.1.1";
 
 fn reading(address: &str, cycle: Cycle, snmprec: String, at: chrono::DateTime<chrono::Utc>) -> RawReading {
     RawReading::snmp(address, cycle, at, snmprec)
-}
-
-async fn upload(socket: &mut Socket, sequence: u64, readings: Vec<RawReading>) {
-    let message = AgentMessage::Readings { sequence, readings };
-    socket.send(Message::text(serde_json::to_string(&message).unwrap())).await.unwrap();
-}
-
-/// Waits for the batch's acknowledgement, keeping the configurations met on the way.
-async fn acked(socket: &mut Socket, sequence: u64, configs: &mut Vec<AgentConfig>) {
-    loop {
-        match agent_socket::next(socket, Duration::from_secs(10)).await {
-            Some(ServerMessage::Ack { sequence: s }) if s == sequence => return,
-            Some(ServerMessage::Config(config)) => configs.push(config),
-            Some(_) => {}
-            None => panic!("no acknowledgement of batch {sequence}"),
-        }
-    }
-}
-
-/// The first configuration (already met, or to come) that `wanted` accepts.
-async fn config_where(
-    socket: &mut Socket,
-    configs: &mut Vec<AgentConfig>,
-    wanted: impl Fn(&AgentConfig) -> bool,
-) -> AgentConfig {
-    loop {
-        if let Some(found) = configs.iter().find(|c| wanted(c)) {
-            return found.clone();
-        }
-        match agent_socket::next(socket, Duration::from_secs(10)).await {
-            Some(ServerMessage::Config(config)) => configs.push(config),
-            Some(_) => {}
-            None => panic!("no such configuration; met: {configs:?}"),
-        }
-    }
-}
-
-async fn interpreted(app: &TestApp, agent: Uuid, sequence: i64) -> Option<serde_json::Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut conn = app.db.conn().await.unwrap();
-        let row: (Option<chrono::DateTime<chrono::Utc>>, Option<serde_json::Value>) = raw_batches::table
-            .find((agent, sequence))
-            .select((raw_batches::interpreted_at, raw_batches::errors))
-            .first(&mut conn)
-            .await
-            .unwrap();
-        if row.0.is_some() {
-            return row.1;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "batch {sequence} not interpreted in 20 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

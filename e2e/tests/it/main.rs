@@ -5,6 +5,7 @@ mod agents;
 mod auth;
 mod browser;
 mod cycles;
+mod fleet_api;
 mod health;
 mod ingestion;
 mod jobs;

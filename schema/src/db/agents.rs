@@ -53,6 +53,48 @@ pub struct Agent {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Minutes between polls of local (USB) printers; `None`: with the network counters.
     pub usb_interval_minutes: Option<i32>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub disconnected_at: Option<DateTime<Utc>>,
+}
+
+/// How long an agent may stay silent (no heartbeat reaching the database) and still be
+/// believed connected.
+pub const LINK_SILENCE_SECONDS: i64 = 150;
+
+impl Agent {
+    /// `connected`, `disconnected`, `never_connected` or `revoked`, at `now`.
+    pub fn link_status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked_at.is_some() {
+            return "revoked";
+        }
+        match (self.connected_at, self.disconnected_at) {
+            (None, _) => "never_connected",
+            (Some(up), down) if down.is_none_or(|d| up > d) => {
+                let fresh = self.last_seen_at.is_some_and(|seen| (now - seen).num_seconds() <= LINK_SILENCE_SECONDS);
+                if fresh { "connected" } else { "disconnected" }
+            }
+            _ => "disconnected",
+        }
+    }
+
+    /// Records the link going up (`true`) or down, and the agent seen now.
+    pub async fn record_link(conn: &mut AsyncPgConnection, id: Uuid, up: bool) -> QueryResult<Agent> {
+        let now = Utc::now();
+        let target = agents::table.find(id);
+        if up {
+            diesel::update(target)
+                .set((agents::connected_at.eq(now), agents::last_seen_at.eq(now)))
+                .returning(Agent::as_returning())
+                .get_result(conn)
+                .await
+        } else {
+            diesel::update(target)
+                .set(agents::disconnected_at.eq(now))
+                .returning(Agent::as_returning())
+                .get_result(conn)
+                .await
+        }
+    }
 }
 
 /// A cycle report as stored.

@@ -8,6 +8,7 @@
 pub mod agent_config;
 pub mod agents;
 pub mod api_tokens;
+pub mod devices;
 pub mod fleet;
 pub mod page;
 pub mod schema;

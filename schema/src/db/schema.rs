@@ -27,6 +27,8 @@ diesel::table! {
         last_seen_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
         usb_interval_minutes -> Nullable<Int4>,
+        connected_at -> Nullable<Timestamptz>,
+        disconnected_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -150,6 +152,8 @@ diesel::table! {
         first_seen_at -> Timestamptz,
         last_seen_at -> Timestamptz,
         updated_at -> Timestamptz,
+        sort_key -> Nullable<Text>,
+        search_text -> Nullable<Text>,
     }
 }
 
