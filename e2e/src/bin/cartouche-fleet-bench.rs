@@ -1,0 +1,356 @@
+//! `cartouche-fleet-bench`: the fleet API's figures, printed, never asserted. The real api runs
+//! in this process on a fresh database of the private PostgreSQL (`DATABASE_URL` names the
+//! server, as for the tests).
+//!
+//! 1. Ingestion: an agent uploads discovery readings of distinct printers (copies of the real
+//!    recordings with their own serial and MAC), then counters cycles of all of them; the
+//!    time from the first upload to the last batch interpreted gives rows per second
+//!    (counter readings + supply rows written).
+//! 2. The device list page (50 devices with latest counters and supplies) with 100,000 devices
+//!    in the database: latency of one client in sequence, then throughput of concurrent ones.
+//! 3. Time from a reading's upload to the `deviceUpdated` event at 1,000 and 10,000 open
+//!    subscriptions (100 subscriptions per websocket).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use cartouche_e2e::agent_socket::{self, upload};
+use cartouche_e2e::app::TestApp;
+use cartouche_e2e::simulator::Device;
+use cartouche_e2e::ws::Subscriber;
+use cartouche_schema::profiles::{ProfileSet, interpret, read_recordings};
+use cartouche_schema::wire::{Cycle, RawReading, ServerMessage};
+use clap::Parser;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+
+#[derive(Parser)]
+struct Cli {
+    /// Printers uploaded for the ingestion figure.
+    #[arg(long, default_value_t = 2000)]
+    printers: usize,
+    /// Counters cycles of all of them after discovery.
+    #[arg(long, default_value_t = 3)]
+    cycles: usize,
+    /// Devices in the database for the list page.
+    #[arg(long, default_value_t = 100_000)]
+    devices: i64,
+    /// Seconds of concurrent load on the list page.
+    #[arg(long, default_value_t = 10)]
+    load_seconds: u64,
+    /// Concurrent clients of the list page.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn count(app: &TestApp, table: &str) -> anyhow::Result<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db.conn().await?;
+    Ok(diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result::<N>(&mut conn).await?.n)
+}
+
+async fn pending_batches(app: &TestApp) -> anyhow::Result<i64> {
+    count(app, "raw_batches WHERE interpreted_at IS NULL").await
+}
+
+/// Reads what the server sends back (acknowledgements, configurations) so the socket stays
+/// open, and returns once batches 1 to `sequence` are all stored and interpreted.
+async fn all_interpreted(
+    app: &TestApp,
+    mut socket: agent_socket::Socket,
+    sequence: u64,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let drain = tokio::spawn(async move {
+        while let Some(message) = agent_socket::next(&mut socket, Duration::from_secs(120)).await {
+            if matches!(message, ServerMessage::Refused { .. }) {
+                break;
+            }
+        }
+    });
+    while pending_batches(app).await? > 0 || count(app, "raw_batches").await? < i64::try_from(sequence)? {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(drain)
+}
+
+/// Uploads readings in batches of 50, numbering them on from `sequence`.
+async fn send_all(readings: Vec<RawReading>, socket: &mut agent_socket::Socket, sequence: &mut u64) {
+    for chunk in readings.chunks(50) {
+        *sequence += 1;
+        upload(socket, *sequence, chunk.to_vec()).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    std::env::var("DATABASE_URL").context("DATABASE_URL names the PostgreSQL server (./dev bench sets it)")?;
+    let app = TestApp::start().await?;
+    let (_, admin, _) = app.tenant_with_enrollment_key("Bench").await?;
+    let (_site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await?;
+    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "bench").await?;
+    let agent: uuid::Uuid = agent_id.parse()?;
+
+    // ---- 1. ingestion
+    let profiles = ProfileSet::builtin()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
+    let walks: Vec<_> = read_recordings(&root)
+        .map_err(anyhow::Error::msg)?
+        .into_iter()
+        .map(|(_, w)| w)
+        .filter(|w| {
+            let s = interpret(w, &profiles);
+            s.is_printer && s.serial.is_some() && !s.counters.is_empty()
+        })
+        .collect();
+    let fleet: Vec<String> = (0..cli.printers)
+        .map(|i| {
+            let mut device = Device::new(walks[i % walks.len()].clone(), "public");
+            device.personalise(u32::try_from(i).unwrap_or(0), &profiles);
+            device.walk.to_snmprec()
+        })
+        .collect();
+    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
+    let address = |i: usize| format!("10.{}.{}.{}", 100 + i / 62_500, (i / 250) % 250, i % 250 + 1);
+    let t0 = chrono::Utc::now() - chrono::Duration::days(10);
+    let mut sequence = 0u64;
+    let rows_before = count(&app, "counter_readings").await? + count(&app, "supplies").await?;
+    let started = Instant::now();
+    let discovery: Vec<RawReading> = fleet
+        .iter()
+        .enumerate()
+        .map(|(i, text)| RawReading::snmp(address(i), Cycle::Discovery, t0, text.clone()))
+        .collect();
+    send_all(discovery, &mut socket, &mut sequence).await;
+    let drain = all_interpreted(&app, socket, sequence).await?;
+    let discovery_time = started.elapsed();
+    let devices_made = count(&app, "devices").await?;
+    let rows_discovery = count(&app, "counter_readings").await? + count(&app, "supplies").await? - rows_before;
+    println!(
+        "ingestion, discovery: {devices_made} devices from {} readings in {:.2} s: {:.0} readings/s, {:.0} counter+supply rows/s",
+        cli.printers,
+        discovery_time.as_secs_f64(),
+        cli.printers as f64 / discovery_time.as_secs_f64(),
+        rows_discovery as f64 / discovery_time.as_secs_f64()
+    );
+    drain.abort();
+    let ids: Vec<(uuid::Uuid, String)> = {
+        use cartouche_schema::db::schema::devices;
+        use diesel::QueryDsl as _;
+        let mut conn = app.db.conn().await?;
+        devices::table.select((devices::id, devices::address)).load(&mut conn).await?
+    };
+    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
+    let counters_before = count(&app, "counter_readings").await?;
+    let started = Instant::now();
+    let by_address: std::collections::HashMap<String, uuid::Uuid> = ids.into_iter().map(|(id, a)| (a, id)).collect();
+    let mut readings = Vec::new();
+    for round in 1..=cli.cycles {
+        for (i, text) in fleet.iter().enumerate() {
+            let Some(id) = by_address.get(&address(i)) else { continue };
+            let mut reading =
+                RawReading::snmp(address(i), Cycle::Counters, t0 + chrono::Duration::hours(round as i64), text.clone());
+            reading.device_id = Some(id.to_string());
+            readings.push(reading);
+        }
+    }
+    let counter_readings = readings.len();
+    send_all(readings, &mut socket, &mut sequence).await;
+    let drain = all_interpreted(&app, socket, sequence).await?;
+    let counters_time = started.elapsed();
+    let counter_rows = count(&app, "counter_readings").await? - counters_before;
+    let supply_rows = i64::try_from(counter_readings)? * (count(&app, "supplies").await? / devices_made.max(1));
+    println!(
+        "ingestion, counters cycles: {counter_readings} readings in {:.2} s: {:.0} readings/s; {counter_rows} counter rows + ~{supply_rows} supply upserts: {:.0} rows/s (target ≥ 50,000)",
+        counters_time.as_secs_f64(),
+        counter_readings as f64 / counters_time.as_secs_f64(),
+        (counter_rows + supply_rows) as f64 / counters_time.as_secs_f64()
+    );
+    drain.abort();
+
+    // ---- 2. the device list at 100,000 devices
+    let tenant_id: uuid::Uuid = {
+        use cartouche_schema::db::schema::agents;
+        use diesel::QueryDsl as _;
+        let mut conn = app.db.conn().await?;
+        agents::table.find(agent).select(agents::tenant_id).first(&mut conn).await?
+    };
+    let extra = cli.devices - devices_made;
+    if extra > 0 {
+        let started = Instant::now();
+        let mut conn = app.db.conn().await?;
+        diesel::sql_query(format!(
+            "INSERT INTO devices (tenant_id, agent_id, address, serial, vendor, model, status, first_seen_at, last_seen_at) \
+             SELECT '{tenant_id}', '{agent}', '172.16.' || (n / 250) % 250 || '.' || n % 250, 'SYN' || lpad(n::text, 8, '0'), \
+                    (ARRAY['HP','Kyocera','Brother','Canon','Konica Minolta','Xerox'])[1 + n % 6], 'Model ' || n % 97, \
+                    (ARRAY['ok','ok','ok','warning','error'])[1 + n % 5], now() - interval '30 days', now() \
+             FROM generate_series(1, {extra}) AS n"
+        ))
+        .execute(&mut conn)
+        .await?;
+        diesel::sql_query(format!(
+            "INSERT INTO counter_readings (device_id, tenant_id, read_at, kind, value, agent_id, sequence) \
+             SELECT d.id, d.tenant_id, now() - (k * interval '1 day'), c.kind, 10000 + k * 100, '{agent}', 1 \
+             FROM devices d CROSS JOIN (VALUES ('total'), ('mono'), ('color')) AS c(kind) CROSS JOIN generate_series(0, 2) AS k \
+             WHERE d.serial LIKE 'SYN%'"
+        ))
+        .execute(&mut conn)
+        .await?;
+        diesel::sql_query(format!(
+            "INSERT INTO supplies (device_id, tenant_id, supply_index, kind, color, percent, state, read_at, agent_id, sequence) \
+             SELECT d.id, d.tenant_id, s.i, 'toner', s.color, (abs(hashtext(d.id::text || s.i)) % 100)::float, 'ok', now(), '{agent}', 1 \
+             FROM devices d CROSS JOIN (VALUES (1, 'black'), (2, 'cyan'), (3, 'magenta'), (4, 'yellow')) AS s(i, color) \
+             WHERE d.serial LIKE 'SYN%'"
+        ))
+        .execute(&mut conn)
+        .await?;
+        diesel::sql_query("ANALYZE").execute(&mut conn).await?;
+        println!(
+            "device list: {} devices in the database ({} synthetic with 9 counter readings and 4 supplies each, made in {:.1} s)",
+            count(&app, "devices").await?,
+            extra,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let page = "query($after: String) { devices(first: 50, after: $after) { edges { node { id serial model vendor status address \
+                latestCounters { kind value readAt } supplies { kind color percent state } } } pageInfo { endCursor } } }";
+    let http = reqwest::Client::builder().pool_max_idle_per_host(cli.clients).build()?;
+    let endpoint = format!("{}/graphql", app.base_url);
+    let bearer = admin.bearer().context("the admin is signed in")?.to_owned();
+    let one = async |after: Option<String>| -> anyhow::Result<(Duration, Option<String>)> {
+        let started = Instant::now();
+        let response: serde_json::Value = http
+            .post(&endpoint)
+            .bearer_auth(&bearer)
+            .json(&json!({ "query": page, "variables": { "after": after } }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let took = started.elapsed();
+        let edges = response["data"]["devices"]["edges"].as_array().map_or(0, Vec::len);
+        anyhow::ensure!(edges == 50, "a page of {edges} devices: {response}");
+        Ok((took, response["data"]["devices"]["pageInfo"]["endCursor"].as_str().map(str::to_owned)))
+    };
+    // Warm up, then 300 pages in sequence, walking forward through the list.
+    let mut cursor = None;
+    for _ in 0..20 {
+        cursor = one(cursor).await?.1;
+    }
+    let mut latencies = Vec::new();
+    let mut cursor = None;
+    for _ in 0..300 {
+        let (took, next) = one(cursor).await?;
+        latencies.push(took);
+        cursor = next;
+    }
+    latencies.sort();
+    println!(
+        "device list page (50 devices, latest counters and supplies), one client: p50 {} p99 {} (target p99 ≤ 20 ms)",
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 99.0))
+    );
+    let deadline = Instant::now() + Duration::from_secs(cli.load_seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..cli.clients {
+        let (http, endpoint, bearer) = (http.clone(), endpoint.clone(), bearer.clone());
+        tasks.spawn(async move {
+            let mut done = Vec::new();
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let ok = http
+                    .post(&endpoint)
+                    .bearer_auth(&bearer)
+                    .json(&json!({ "query": page, "variables": { "after": null } }))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                if ok {
+                    done.push(started.elapsed());
+                }
+            }
+            done
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done?);
+    }
+    all.sort();
+    println!(
+        "device list page, {} concurrent clients for {} s: {:.0} requests/s, p50 {} p99 {} (target ≥ 3,000 requests/s)",
+        cli.clients,
+        cli.load_seconds,
+        all.len() as f64 / cli.load_seconds as f64,
+        ms(percentile(&all, 50.0)),
+        ms(percentile(&all, 99.0))
+    );
+
+    // ---- 3. reading → subscription event
+    for subscriptions in [1_000usize, 10_000] {
+        let per_socket = 100;
+        let mut sockets = Vec::new();
+        for s in 0..subscriptions.div_ceil(per_socket) {
+            let mut subscriber = Subscriber::authenticated(&app.ws_url(), &bearer).await?;
+            for k in 0..per_socket.min(subscriptions - s * per_socket) {
+                subscriber
+                    .subscribe(&format!("s{k}"), "subscription { deviceUpdated { deviceId } }", json!({}))
+                    .await?;
+            }
+            sockets.push(subscriber);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
+        let (first_id, first_address) = by_address.iter().map(|(a, id)| (*id, a.clone())).next().context("a device")?;
+        let i = (0..cli.printers).find(|i| address(*i) == first_address).context("its recording")?;
+        let mut reading = RawReading::snmp(first_address, Cycle::Counters, chrono::Utc::now(), fleet[i].clone());
+        reading.device_id = Some(first_id.to_string());
+        sequence += 1;
+        let sent = Instant::now();
+        upload(&mut socket, sequence, vec![reading]).await;
+        let mut waits = tokio::task::JoinSet::new();
+        for (s, mut subscriber) in sockets.into_iter().enumerate() {
+            let expected = per_socket.min(subscriptions - s * per_socket);
+            waits.spawn(async move {
+                let mut arrivals = Vec::new();
+                while arrivals.len() < expected {
+                    match subscriber.next_message(Duration::from_secs(30)).await {
+                        Ok(Some(m)) if m["type"] == "next" => arrivals.push(sent.elapsed()),
+                        Ok(Some(_)) => {}
+                        _ => break,
+                    }
+                }
+                arrivals
+            });
+        }
+        let mut arrivals = Vec::new();
+        while let Some(done) = waits.join_next().await {
+            arrivals.extend(done?);
+        }
+        arrivals.sort();
+        println!(
+            "reading uploaded → deviceUpdated at {subscriptions} subscriptions: {} of {subscriptions} arrived, p50 {} p99 {} (target p99 ≤ 200 ms)",
+            arrivals.len(),
+            ms(percentile(&arrivals, 50.0)),
+            ms(percentile(&arrivals, 99.0))
+        );
+    }
+    Ok(())
+}
