@@ -47,7 +47,7 @@ impl std::fmt::Debug for Ingestor {
 
 /// What the profiles make of a reading: the snapshot, the read plan of a full reading, and
 /// whether it is a network or a local printer.
-fn interpret_reading(
+pub(crate) fn interpret_reading(
     reading: &RawReading,
     profiles: &ProfileSet,
     known_profile: Option<&[String]>,
@@ -89,6 +89,11 @@ fn interpret_reading(
 impl Ingestor {
     pub fn new(pool: Pool, profiles: Arc<ProfileSet>) -> Ingestor {
         Ingestor { pool, profiles, running: Arc::new(Semaphore::new(4)) }
+    }
+
+    /// The profiles readings are interpreted with.
+    pub fn profiles(&self) -> Arc<ProfileSet> {
+        self.profiles.clone()
     }
 
     /// Interprets and applies one stored batch; `None` when it was already done (or another

@@ -9,6 +9,7 @@ pub mod events;
 pub mod gateway;
 pub mod graphql;
 pub mod ingest;
+pub mod reinterpret;
 mod routes;
 pub mod secrets;
 pub mod telemetry;

@@ -30,6 +30,19 @@ enum Command {
         #[arg(long, env = "CARTOUCHE_BOOTSTRAP_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Interpret again the stored raw readings of devices over a period, with this build's
+    /// profiles (after a profile fix): their counter readings are rewritten.
+    Reinterpret {
+        /// A device id (repeat for several).
+        #[arg(long = "device", required = true)]
+        devices: Vec<uuid::Uuid>,
+        /// Start of the period (RFC 3339, e.g. 2026-11-01T00:00:00Z).
+        #[arg(long)]
+        from: chrono::DateTime<chrono::Utc>,
+        /// End of the period, excluded.
+        #[arg(long)]
+        to: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 #[tokio::main]
@@ -55,6 +68,27 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Schema => {
             print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Reinterpret { devices, from, to } => {
+            anyhow::ensure!(from < to, "--from must be before --to");
+            let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
+            let pool = cartouche_schema::db::pool(&url, 2).context("building the database pool")?;
+            let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
+            let profiles = std::sync::Arc::new(cartouche_schema::profiles::ProfileSet::builtin()?);
+            let done = cartouche_api::reinterpret::reinterpret(&mut conn, profiles, None, &devices, from, to)
+                .await
+                .map_err(|e| match e {
+                    diesel::result::Error::NotFound => anyhow::anyhow!("a device of --device does not exist"),
+                    other => anyhow::Error::new(other).context("reinterpreting"),
+                })?;
+            println!(
+                "{} device(s): {} readings interpreted again; {} counter readings replaced by {}",
+                done.devices, done.readings, done.counters_removed, done.counters_written
+            );
+            for error in &done.errors {
+                println!("kept raw: {error}");
+            }
             Ok(())
         }
         Command::Bootstrap { tenant, email, password } => {

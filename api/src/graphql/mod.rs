@@ -47,6 +47,7 @@ pub struct Mutation(
     api_tokens::ApiTokenMutation,
     agents::AgentMutation,
     agent_config::AgentConfigMutation,
+    devices::DeviceMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -12,6 +12,11 @@ use cartouche_schema::domain::Role;
 use cartouche_schema::wire::{Cycle, RawReading};
 use serde_json::{Value, json};
 
+async fn acme_id(_app: &TestApp, admin: &cartouche_e2e::graphql::GraphqlClient) -> uuid::Uuid {
+    let me = admin.data("{ me { tenant { id } } }", json!({}), "me").await.unwrap();
+    me["tenant"]["id"].as_str().unwrap().parse().unwrap()
+}
+
 fn recording(file: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers").join(file))
         .unwrap()
@@ -222,6 +227,50 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
         quiet.as_ref().map_or(true, |m| m.as_ref().is_none_or(|m| m["type"] != "next")),
         "another tenant's event leaked: {quiet:?}"
     );
+
+    // Reinterpretation: the counter readings of the period are made again from the raw ones
+    // (here after they were tampered with in the database), by an admin only.
+    {
+        use cartouche_schema::db::schema::counter_readings;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let id: uuid::Uuid = konica["id"].as_str().unwrap().parse().unwrap();
+        let mut conn = app.db.conn().await.unwrap();
+        let honest: Vec<(String, i64)> = counter_readings::table
+            .filter(counter_readings::device_id.eq(id))
+            .order_by((counter_readings::read_at, counter_readings::kind))
+            .select((counter_readings::kind, counter_readings::value))
+            .load(&mut conn)
+            .await
+            .unwrap();
+        diesel::update(counter_readings::table.filter(counter_readings::device_id.eq(id)))
+            .set(counter_readings::value.eq(1))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let reinterpret = "mutation($input: ReinterpretInput!) { reinterpretDevices(input: $input) { devices readings countersRemoved countersWritten errors } }";
+        let input = json!({ "input": { "deviceIds": [konica["id"]], "from": (t0 - day).to_rfc3339(), "to": (t0 + day * 2).to_rfc3339() } });
+        let done = admin.data(reinterpret, input.clone(), "reinterpretDevices").await.unwrap();
+        assert_eq!((done["devices"].clone(), done["readings"].clone()), (json!(1), json!(2)), "{done}");
+        assert_eq!(done["countersRemoved"], done["countersWritten"]);
+        let restored: Vec<(String, i64)> = counter_readings::table
+            .filter(counter_readings::device_id.eq(id))
+            .order_by((counter_readings::read_at, counter_readings::kind))
+            .select((counter_readings::kind, counter_readings::value))
+            .load(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(restored, honest);
+        assert_eq!(eve.run(reinterpret, input.clone()).await.unwrap().error_code(), Some("NOT_FOUND"));
+        app.user(acme_id(&app, &admin).await, "tech@acme.test", Role::Technician, "correct horse battery")
+            .await
+            .unwrap();
+        let tech = app.signed_in("tech@acme.test", "correct horse battery").await.unwrap();
+        assert_eq!(tech.run(reinterpret, input).await.unwrap().error_code(), Some("FORBIDDEN"));
+        let backwards =
+            json!({ "input": { "deviceIds": [konica["id"]], "from": t0.to_rfc3339(), "to": (t0 - day).to_rfc3339() } });
+        assert_eq!(admin.run(reinterpret, backwards).await.unwrap().error_field(), Some("to"));
+    }
 
     // The agent goes away: its status says so, live (after the other changes of the agent,
     // its configuration rebuilt when it discovered devices).

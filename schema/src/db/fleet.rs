@@ -361,7 +361,9 @@ struct Previous {
     value: i64,
 }
 
-async fn store_counters(conn: &mut AsyncPgConnection, input: &Interpreted<'_>, device_id: Uuid) -> QueryResult<()> {
+/// Stores a reading's counters for the device, each judged against the reading before it
+/// (also used to replay readings when a device is reinterpreted).
+pub async fn store_counters(conn: &mut AsyncPgConnection, input: &Interpreted<'_>, device_id: Uuid) -> QueryResult<()> {
     let at = input.reading.read_at;
     let previous: Vec<Previous> = diesel::sql_query(
         "SELECT DISTINCT ON (kind) kind, read_at, value FROM counter_readings \
@@ -604,6 +606,107 @@ pub async fn ensure_counter_partitions(
 struct Count {
     #[diesel(sql_type = Bigint)]
     n: i64,
+}
+
+/// Removes a device's counter readings in [from, to) before they are replayed; returns how
+/// many there were.
+pub async fn delete_counters(
+    conn: &mut AsyncPgConnection,
+    device_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(
+        counter_readings::table
+            .filter(counter_readings::device_id.eq(device_id))
+            .filter(counter_readings::read_at.ge(from))
+            .filter(counter_readings::read_at.lt(to)),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Sets what a device is (vendor, model, firmware, profiles, read plan) from a full reading.
+pub async fn describe(
+    conn: &mut AsyncPgConnection,
+    device_id: Uuid,
+    snapshot: &DeviceSnapshot,
+    plan: Option<&ReadPlan>,
+) -> QueryResult<()> {
+    let profile: Vec<Option<String>> = snapshot.profile.iter().cloned().map(Some).collect();
+    let plan = plan.map(|p| serde_json::to_value(p).expect("invariant: read plans serialise"));
+    diesel::update(devices::table.find(device_id))
+        .set((
+            devices::vendor.eq(&snapshot.vendor),
+            devices::model.eq(&snapshot.model),
+            devices::firmware.eq(&snapshot.firmware),
+            devices::profile.eq(profile),
+            devices::read_plan.eq(plan),
+            devices::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The raw batches that may hold readings of a device read in [from, to): those of every agent
+/// that ever read it, received from `from` until a week after `to` (a spool can hold readings
+/// that long), oldest first.
+pub async fn batches_for_device(
+    conn: &mut AsyncPgConnection,
+    device_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<Vec<PendingBatch>> {
+    let agents: Vec<Option<Uuid>> = device_addresses::table
+        .filter(device_addresses::device_id.eq(device_id))
+        .select(device_addresses::agent_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    let agents: Vec<Uuid> = agents.into_iter().flatten().collect();
+    raw_batches::table
+        .filter(raw_batches::agent_id.eq_any(agents))
+        .filter(raw_batches::received_at.ge(from))
+        .filter(raw_batches::received_at.lt(to + chrono::Duration::days(7)))
+        .order_by((raw_batches::received_at, raw_batches::sequence))
+        .select((raw_batches::agent_id, raw_batches::sequence, raw_batches::tenant_id, raw_batches::readings))
+        .load(conn)
+        .await
+}
+
+/// How many counter readings a device has in [from, to).
+pub async fn count_counters(
+    conn: &mut AsyncPgConnection,
+    device_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let n: i64 = counter_readings::table
+        .filter(counter_readings::device_id.eq(device_id))
+        .filter(counter_readings::read_at.ge(from))
+        .filter(counter_readings::read_at.lt(to))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+impl Device {
+    /// A device by id whatever its tenant (the operator's command line only).
+    pub async fn find_any(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Device> {
+        devices::table.find(id).select(Device::as_select()).first(conn).await
+    }
+}
+
+/// Every address a device was seen at.
+pub async fn addresses_seen(conn: &mut AsyncPgConnection, device_id: Uuid) -> QueryResult<Vec<String>> {
+    device_addresses::table
+        .filter(device_addresses::device_id.eq(device_id))
+        .select(device_addresses::address)
+        .distinct()
+        .load(conn)
+        .await
 }
 
 /// A stored batch waiting for interpretation.
