@@ -236,13 +236,16 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
         use diesel_async::RunQueryDsl;
         let id: uuid::Uuid = konica["id"].as_str().unwrap().parse().unwrap();
         let mut conn = app.db.conn().await.unwrap();
-        let honest: Vec<(String, i64)> = counter_readings::table
-            .filter(counter_readings::device_id.eq(id))
-            .order_by((counter_readings::read_at, counter_readings::kind))
-            .select((counter_readings::kind, counter_readings::value))
-            .load(&mut conn)
-            .await
-            .unwrap();
+        let series = async |conn: &mut diesel_async::AsyncPgConnection| -> Vec<(String, i64)> {
+            counter_readings::table
+                .filter(counter_readings::device_id.eq(id))
+                .order_by((counter_readings::read_at, counter_readings::kind))
+                .select((counter_readings::kind, counter_readings::value))
+                .load(conn)
+                .await
+                .unwrap()
+        };
+        let honest = series(&mut conn).await;
         diesel::update(counter_readings::table.filter(counter_readings::device_id.eq(id)))
             .set(counter_readings::value.eq(1))
             .execute(&mut conn)
@@ -253,14 +256,7 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
         let done = admin.data(reinterpret, input.clone(), "reinterpretDevices").await.unwrap();
         assert_eq!((done["devices"].clone(), done["readings"].clone()), (json!(1), json!(2)), "{done}");
         assert_eq!(done["countersRemoved"], done["countersWritten"]);
-        let restored: Vec<(String, i64)> = counter_readings::table
-            .filter(counter_readings::device_id.eq(id))
-            .order_by((counter_readings::read_at, counter_readings::kind))
-            .select((counter_readings::kind, counter_readings::value))
-            .load(&mut conn)
-            .await
-            .unwrap();
-        assert_eq!(restored, honest);
+        assert_eq!(series(&mut conn).await, honest);
         assert_eq!(eve.run(reinterpret, input.clone()).await.unwrap().error_code(), Some("NOT_FOUND"));
         app.user(acme_id(&app, &admin).await, "tech@acme.test", Role::Technician, "correct horse battery")
             .await
