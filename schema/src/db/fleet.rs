@@ -163,7 +163,10 @@ pub async fn apply(conn: &mut AsyncPgConnection, input: &Interpreted<'_>) -> Que
     // A reading older than what the device last said (a late batch) adds history (counters)
     // but does not overwrite the current state.
     let current = existing.as_ref().is_none_or(|d| at >= d.last_seen_at);
-    let range_id = match uuid_of(reading.range_id.as_ref()) {
+    // A known device's cycle reading does not move it between ranges or credentials: those
+    // come with discovery readings only (and these lookups are two round trips a reading).
+    let discovered = reading.device_id.is_none();
+    let range_id = match uuid_of(reading.range_id.as_ref()).filter(|_| discovered) {
         Some(id) => discovery_ranges::table
             .find(id)
             .filter(discovery_ranges::tenant_id.eq(agent.tenant_id))
@@ -173,7 +176,7 @@ pub async fn apply(conn: &mut AsyncPgConnection, input: &Interpreted<'_>) -> Que
             .optional()?,
         None => None,
     };
-    let credential_id = match uuid_of(reading.credential.as_ref()) {
+    let credential_id = match uuid_of(reading.credential.as_ref()).filter(|_| discovered) {
         Some(id) => snmp_credentials::table
             .find(id)
             .filter(snmp_credentials::tenant_id.eq(agent.tenant_id))
@@ -445,8 +448,14 @@ async fn store_supplies(
     let events = fleet::supply_events(&known, now);
     let replaced: BTreeSet<u32> =
         events.iter().filter(|(_, e)| !matches!(e, fleet::SupplyEvent::Removed)).map(|(index, _)| *index).collect();
+    // One statement for all of them (a device has up to a dozen supplies).
+    let mut seen = BTreeSet::new();
+    let mut rows = Vec::with_capacity(now.len());
     for supply in now {
         let index = i32::try_from(supply.index).unwrap_or(i32::MAX);
+        if !seen.insert(index) {
+            continue;
+        }
         let installed_at = if replaced.contains(&supply.index) {
             Some(at)
         } else {
@@ -456,7 +465,7 @@ async fn store_supplies(
                 Some(at)
             })
         };
-        let values = (
+        rows.push((
             supplies::device_id.eq(device_id),
             supplies::tenant_id.eq(input.agent.tenant_id),
             supplies::supply_index.eq(index),
@@ -479,12 +488,32 @@ async fn store_supplies(
             supplies::read_at.eq(at),
             supplies::agent_id.eq(input.agent.id),
             supplies::sequence.eq(input.sequence),
-        );
+        ));
+    }
+    if !rows.is_empty() {
+        use diesel::upsert::excluded;
         diesel::insert_into(supplies::table)
-            .values(values.clone())
+            .values(rows)
             .on_conflict((supplies::device_id, supplies::supply_index))
             .do_update()
-            .set(values)
+            .set((
+                supplies::kind.eq(excluded(supplies::kind)),
+                supplies::color.eq(excluded(supplies::color)),
+                supplies::description.eq(excluded(supplies::description)),
+                supplies::level.eq(excluded(supplies::level)),
+                supplies::max_capacity.eq(excluded(supplies::max_capacity)),
+                supplies::percent.eq(excluded(supplies::percent)),
+                supplies::state.eq(excluded(supplies::state)),
+                supplies::unit.eq(excluded(supplies::unit)),
+                supplies::receptacle.eq(excluded(supplies::receptacle)),
+                supplies::part_number.eq(excluded(supplies::part_number)),
+                supplies::serial.eq(excluded(supplies::serial)),
+                supplies::remaining_pages.eq(excluded(supplies::remaining_pages)),
+                supplies::installed_at.eq(excluded(supplies::installed_at)),
+                supplies::read_at.eq(excluded(supplies::read_at)),
+                supplies::agent_id.eq(excluded(supplies::agent_id)),
+                supplies::sequence.eq(excluded(supplies::sequence)),
+            ))
             .execute(conn)
             .await?;
     }
