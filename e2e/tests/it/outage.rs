@@ -60,9 +60,9 @@ fn start_agent(
     (stop, running)
 }
 
-/// Five printers (`PRINTERS`) on 127.`second`.x.1 + 7i; returns the simulator and the
-/// address of host `i` of the block.
-async fn fleet(second: u8) -> (Simulator, impl Fn(u8) -> Ipv4Addr + Clone) {
+/// Five printers (`PRINTERS`) on 127.`second`.x.1 + 7i, the first answering `slow_first`
+/// late; returns the simulator and the address of host `i` of the block.
+async fn fleet(second: u8, slow_first: Option<Duration>) -> (Simulator, impl Fn(u8) -> Ipv4Addr + Clone) {
     let block = (std::process::id() % 250) as u8;
     let address = move |i: u8| Ipv4Addr::new(127, second, block, 1 + i);
     let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
@@ -71,7 +71,11 @@ async fn fleet(second: u8) -> (Simulator, impl Fn(u8) -> Ipv4Addr + Clone) {
         .zip(0u8..)
         .map(|(file, i)| {
             let walk = Walk::from_snmprec(&std::fs::read_to_string(testdata.join(file)).unwrap()).unwrap();
-            (SocketAddr::from((address(i * 7), PORT)), Device::new(walk, "public"))
+            let mut device = Device::new(walk, "public");
+            if i == 0 {
+                device.faults.slow = slow_first;
+            }
+            (SocketAddr::from((address(i * 7), PORT)), device)
         })
         .collect();
     (Simulator::start(devices).await.unwrap(), address)
@@ -115,7 +119,9 @@ async fn create_range(
 async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
     // The fleet: five printers on loopback addresses among 40 that a discovery sweeps (the
     // silent ones make the sweep last a few seconds).
-    let (_fleet, address) = fleet(91).await;
+    // The first printer answers each request 300 ms late: reading it takes seconds, so the
+    // discovery is surely still running when the api is stopped.
+    let (_fleet, address) = fleet(91, Some(Duration::from_millis(300))).await;
     let usb = IppEndpoint::start(
         Mode::IppUsb,
         vec![SimQueue {
@@ -244,7 +250,7 @@ async fn the_server_learns_the_fleet_and_the_agent_reads_its_counters_when_asked
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
 
-    let (_fleet, address) = fleet(92).await;
+    let (_fleet, address) = fleet(92, None).await;
     let app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
