@@ -830,22 +830,23 @@ fn device_events(
     let scope = actor.scope.clone();
     Ok(state
         .events
-        .subscribe()
-        .filter(move |event: &Event| {
+        .subscribe_shared()
+        .filter(move |delivered| {
+            let event = &delivered.event;
             let wanted = event.entity == entity
                 && scope.contains(event.tenant_id)
                 && site.is_none_or(|s| event.site_id == Some(s))
                 && device.is_none_or(|d| event.id == d);
             std::future::ready(wanted)
         })
-        .then(move |event| {
+        .then(move |delivered| {
             let state = state.clone();
             let scope = actor.scope.clone();
             async move {
-                let device = match state.pool.get().await {
-                    Ok(mut conn) => Device::find(&mut conn, &scope, event.id).await.ok(),
-                    Err(_) => None,
-                };
+                let event = &delivered.event;
+                // Loaded once for every subscriber of this replica, then checked against
+                // this subscriber's scope.
+                let device = delivered.device(&state.pool).await.filter(|d| scope.contains(d.tenant_id)).cloned();
                 DeviceChange {
                     device_id: ID(event.id.to_string()),
                     site_id: event.site_id.map(|s| ID(s.to_string())),
