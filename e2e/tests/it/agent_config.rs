@@ -312,6 +312,19 @@ async fn run_now_orders_are_delivered_once_including_to_an_agent_that_connects_l
         .await
         .unwrap();
     assert!(delivered["deliveredAt"].is_string());
+    // Another tenant cannot follow it, nor order one.
+    let other = app.tenant("Other", None).await.unwrap();
+    app.user(other.id, "eve@other.test", Role::Admin, "correct horse battery").await.unwrap();
+    let eve = app.signed_in("eve@other.test", "correct horse battery").await.unwrap();
+    let peek = eve
+        .run("query($id: ID!) { agentCommand(id: $id) { deliveredAt } }", json!({ "id": order["id"] }))
+        .await
+        .unwrap();
+    assert_eq!(peek.error_code(), Some("NOT_FOUND"));
+    assert_eq!(
+        eve.run(run, json!({ "id": agent_id, "cycle": "ALERTS" })).await.unwrap().error_code(),
+        Some("NOT_FOUND")
+    );
 
     // Ordered while connected: sent at once, and only once.
     admin.data(run, json!({ "id": agent_id, "cycle": "ALERTS" }), "runCycle").await.unwrap();

@@ -49,6 +49,8 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
     let mut eve_watch = Subscriber::authenticated(&app.ws_url(), eve.bearer().unwrap()).await.unwrap();
     eve_watch.subscribe("d", "subscription { deviceUpdated { deviceId } }", json!({})).await.unwrap();
     eve_watch.subscribe("a", "subscription { agentStatusChanged { agentId } }", json!({})).await.unwrap();
+    eve_watch.subscribe("s", "subscription { supplyChanged { deviceId } }", json!({})).await.unwrap();
+    eve_watch.subscribe("l", "subscription { alertChanged { deviceId } }", json!({})).await.unwrap();
     let mut watch = Subscriber::authenticated(&app.ws_url(), admin.bearer().unwrap()).await.unwrap();
     watch
         .subscribe(
