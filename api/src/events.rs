@@ -107,6 +107,24 @@ impl Delivered {
     }
 }
 
+/// Queues several events in one statement (ingestion publishes a batch's at its end).
+pub async fn publish_many(conn: &mut AsyncPgConnection, events: &[Event]) -> diesel::QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let payloads = events
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::sql_query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+        .bind::<Text, _>(CHANNEL)
+        .bind::<diesel::sql_types::Array<Text>, _>(payloads)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// This process's end of the event stream.
 #[derive(Clone)]
 pub struct EventBus {

@@ -111,6 +111,8 @@ impl Ingestor {
                     return Ok(None);
                 };
                 let mut outcome = BatchOutcome::default();
+                // Published together when the batch is done (one statement), delivered at commit.
+                let mut events = Vec::new();
                 let readings: Vec<RawReading> = match serde_json::from_value(batch.readings) {
                     Ok(readings) => readings,
                     Err(err) => {
@@ -145,12 +147,12 @@ impl Ingestor {
                             let event = |entity, kind| {
                                 Event::new(entity, kind, agent.tenant_id, applied.device_id).at_site(agent.site_id)
                             };
-                            crate::events::publish(conn, &event(Entity::Device, kind)).await?;
+                            events.push(event(Entity::Device, kind));
                             if applied.alerts_changed {
-                                crate::events::publish(conn, &event(Entity::Alert, ChangeKind::Updated)).await?;
+                                events.push(event(Entity::Alert, ChangeKind::Updated));
                             }
                             if applied.supplies_changed {
-                                crate::events::publish(conn, &event(Entity::Supply, ChangeKind::Updated)).await?;
+                                events.push(event(Entity::Supply, ChangeKind::Updated));
                             }
                             outcome.applied.push(applied);
                         }
@@ -162,12 +164,9 @@ impl Ingestor {
                 // configuration is built again, once per batch.
                 let discovered = readings.iter().any(|r| r.cycle == Cycle::Discovery) && !outcome.applied.is_empty();
                 if discovered {
-                    crate::events::publish(
-                        conn,
-                        &Event::new(Entity::Agent, ChangeKind::Updated, agent.tenant_id, agent.id),
-                    )
-                    .await?;
+                    events.push(Event::new(Entity::Agent, ChangeKind::Updated, agent.tenant_id, agent.id));
                 }
+                crate::events::publish_many(conn, &events).await?;
                 let errors = (!outcome.errors.is_empty()).then(|| {
                     json!(outcome.errors.iter().map(|(i, e)| json!({ "reading": i, "error": e })).collect::<Vec<_>>())
                 });
