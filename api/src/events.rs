@@ -72,13 +72,7 @@ impl Event {
 
 /// Queues the event; PostgreSQL delivers it when (and only if) the transaction commits.
 pub async fn publish(conn: &mut AsyncPgConnection, event: &Event) -> diesel::QueryResult<()> {
-    let payload = serde_json::to_string(event).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    diesel::sql_query("SELECT pg_notify($1, $2)")
-        .bind::<Text, _>(CHANNEL)
-        .bind::<Text, _>(payload)
-        .execute(conn)
-        .await
-        .map(drop)
+    publish_many(conn, std::slice::from_ref(event)).await
 }
 
 /// An event as this process received it, with what subscribers look up about it loaded once

@@ -19,3 +19,14 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// A file of the repository's `testdata` folder.
+pub fn testdata(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(path)
+}
+
+/// A printer recording (`testdata/printers/<file>`), as `.snmprec` text.
+pub fn recording(file: &str) -> String {
+    let path = testdata(&format!("printers/{file}"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

@@ -5,12 +5,13 @@
 //! are counted in the report; a configuration naming a missing credential is refused by name.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use cartouche_agent::cycles::{self, CycleError, CycleOptions};
 use cartouche_e2e::simulator::{Device, Faults, Simulator};
+use cartouche_e2e::testdata;
 use cartouche_schema::profiles::{ProfileSet, Walk, interpret, read_plan_for};
 use cartouche_schema::wire::{AgentConfig, CredentialConfig, Cycle, KnownDevice, RangeConfig};
 
@@ -18,10 +19,6 @@ const PORT: u16 = 16_161;
 
 fn load(path: &Path) -> Walk {
     Walk::from_snmprec(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn testdata(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(path)
 }
 
 /// The recordings (under testdata/printers) on consecutive addresses, community "public".

@@ -7,19 +7,16 @@ use std::time::Duration;
 
 use cartouche_e2e::agent_socket::{self, acked, interpreted, upload};
 use cartouche_e2e::app::TestApp;
+use cartouche_e2e::recording;
 use cartouche_e2e::ws::Subscriber;
 use cartouche_schema::domain::Role;
 use cartouche_schema::wire::{Cycle, RawReading};
 use serde_json::{Value, json};
 
-async fn acme_id(_app: &TestApp, admin: &cartouche_e2e::graphql::GraphqlClient) -> uuid::Uuid {
+/// The tenant the client's user belongs to.
+async fn home_tenant(admin: &cartouche_e2e::graphql::GraphqlClient) -> uuid::Uuid {
     let me = admin.data("{ me { tenant { id } } }", json!({}), "me").await.unwrap();
     me["tenant"]["id"].as_str().unwrap().parse().unwrap()
-}
-
-fn recording(file: &str) -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers").join(file))
-        .unwrap()
 }
 
 const PRINTERS: [&str; 3] =
@@ -260,9 +257,7 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
         assert_eq!(done["countersRemoved"], done["countersWritten"]);
         assert_eq!(series(&mut conn).await, honest);
         assert_eq!(eve.run(reinterpret, input.clone()).await.unwrap().error_code(), Some("NOT_FOUND"));
-        app.user(acme_id(&app, &admin).await, "tech@acme.test", Role::Technician, "correct horse battery")
-            .await
-            .unwrap();
+        app.user(home_tenant(&admin).await, "tech@acme.test", Role::Technician, "correct horse battery").await.unwrap();
         let tech = app.signed_in("tech@acme.test", "correct horse battery").await.unwrap();
         assert_eq!(tech.run(reinterpret, input).await.unwrap().error_code(), Some("FORBIDDEN"));
         let backwards =

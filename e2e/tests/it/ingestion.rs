@@ -6,6 +6,7 @@
 
 use cartouche_e2e::agent_socket::{self, acked, config_where, interpreted, upload};
 use cartouche_e2e::app::TestApp;
+use cartouche_e2e::recording;
 use cartouche_schema::db::fleet::Device;
 use cartouche_schema::db::schema::{alerts, counter_readings, device_addresses, devices, supplies, supply_events};
 use cartouche_schema::profiles::{ProfileSet, Walk, interpret};
@@ -14,11 +15,6 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 use uuid::Uuid;
-
-fn recording(file: &str) -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers").join(file))
-        .unwrap()
-}
 
 /// The recording with one varbind's value replaced (or added).
 fn with(snmprec: &str, oid: &str, tag: u32, value: &str) -> String {

@@ -65,12 +65,11 @@ fn start_agent(
 async fn fleet(second: u8, slow_first: Option<Duration>) -> (Simulator, impl Fn(u8) -> Ipv4Addr + Clone) {
     let block = (std::process::id() % 250) as u8;
     let address = move |i: u8| Ipv4Addr::new(127, second, block, 1 + i);
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
     let devices = PRINTERS
         .iter()
         .zip(0u8..)
         .map(|(file, i)| {
-            let walk = Walk::from_snmprec(&std::fs::read_to_string(testdata.join(file)).unwrap()).unwrap();
+            let walk = Walk::from_snmprec(&cartouche_e2e::recording(file)).unwrap();
             let mut device = Device::new(walk, "public");
             if i == 0 {
                 device.faults.slow = slow_first;
@@ -321,13 +320,11 @@ async fn the_server_learns_the_fleet_and_the_agent_reads_its_counters_when_asked
     let known: Vec<(uuid::Uuid, String)> =
         devices::table.select((devices::id, devices::address)).order_by(devices::id).load(&mut conn).await.unwrap();
     let profiles = cartouche_schema::profiles::ProfileSet::builtin().unwrap();
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers");
     let expected: Vec<(uuid::Uuid, bool)> = known
         .iter()
         .map(|(id, at)| {
             let i = (0u8..5).find(|i| address(i * 7).to_string() == *at).expect("a fleet address");
-            let walk =
-                Walk::from_snmprec(&std::fs::read_to_string(testdata.join(PRINTERS[usize::from(i)])).unwrap()).unwrap();
+            let walk = Walk::from_snmprec(&cartouche_e2e::recording(PRINTERS[usize::from(i)])).unwrap();
             (*id, !cartouche_schema::profiles::interpret(&walk, &profiles).counters.is_empty())
         })
         .collect();
