@@ -66,11 +66,16 @@ pub fn credential(id: &str, config: &CredentialConfig) -> Result<Credential, Cyc
     })
 }
 
+/// What printers ship with, used where the server names no credential: v2c "public".
+fn factory_default() -> Credential {
+    Credential::V2c { community: SecretString::from("public".to_owned()) }
+}
+
 /// The range's credentials in order; a range with none tries v2c "public", what printers
 /// ship with.
 fn range_credentials(range: &RangeConfig, config: &AgentConfig) -> Result<Vec<Credential>, CycleError> {
     if range.credentials.is_empty() {
-        return Ok(vec![Credential::V2c { community: SecretString::from("public".to_owned()) }]);
+        return Ok(vec![factory_default()]);
     }
     range
         .credentials
@@ -160,7 +165,7 @@ async fn read_known(
     for device in devices {
         // No credential: the device answered v2c "public" (a range without credentials).
         let credential = if device.credential.is_empty() {
-            Credential::V2c { community: SecretString::from("public".to_owned()) }
+            factory_default()
         } else {
             let found = config.credentials.get(&device.credential).ok_or_else(|| CycleError::UnknownCredential {
                 range_id: device.range_id.clone(),
