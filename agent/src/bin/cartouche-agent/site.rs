@@ -294,3 +294,25 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
         std::process::exit(3);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::local_options;
+
+    #[test]
+    fn local_printer_options_parse_or_name_the_option_at_fault() {
+        let both = local_options("127.0.0.1:631", "60000-60002").unwrap().unwrap();
+        assert_eq!(both.cups, Some("127.0.0.1:631".parse().unwrap()));
+        assert_eq!(both.ipp_usb.len(), 3);
+        assert!(both.ipp_usb.iter().all(|a| a.ip().is_loopback()));
+        let cups_only = local_options("127.0.0.1:631", "off").unwrap().unwrap();
+        assert!(cups_only.ipp_usb.is_empty());
+        assert!(local_options("off", "off").unwrap().is_none(), "both off: local printers are not read");
+        let err = local_options("localhost", "off").unwrap_err().to_string();
+        assert!(err.contains("--cups"), "{err}");
+        for bad in ["60010-60000", "0-5", "60000-61000", "sixty"] {
+            let err = local_options("off", bad).unwrap_err().to_string();
+            assert!(err.contains("--ipp-usb-ports"), "{bad}: {err}");
+        }
+    }
+}
