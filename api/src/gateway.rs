@@ -179,7 +179,7 @@ async fn linked(state: &AppState, socket: &mut WebSocket, agent: &Agent, protoco
                 let Some(Ok(message)) = incoming else { return };
                 let Message::Text(text) = message else { continue };
                 let reply = match serde_json::from_str::<AgentMessage>(&text) {
-                    Ok(AgentMessage::Readings { sequence, readings }) => store(state, agent, sequence, &readings).await,
+                    Ok(AgentMessage::Readings { sequence, readings }) => store(state, agent, sequence, readings).await,
                     Ok(AgentMessage::Heartbeat { .. }) => {
                         // Keeps last_seen_at fresh (once a minute at most): a replica that dies
                         // without recording the link down is not believed for long.
@@ -282,15 +282,14 @@ async fn store(
     state: &AppState,
     agent: &Agent,
     sequence: u64,
-    readings: &[cartouche_schema::wire::RawReading],
+    readings: Vec<cartouche_schema::wire::RawReading>,
 ) -> Option<ServerMessage> {
     let Ok(sequence_db) = i64::try_from(sequence) else { return None };
-    let payload = serde_json::to_value(readings).ok()?;
     let mut conn = state.pool.get().await.ok()?;
-    match Agent::store_batch(&mut conn, agent, sequence_db, &payload).await {
+    match Agent::store_batch(&mut conn, agent, sequence_db, &readings).await {
         Ok(new) => {
             if new {
-                state.ingestor.spawn(agent.id, sequence_db);
+                state.ingestor.spawn(agent.id, sequence_db, readings);
             }
             Some(ServerMessage::Ack { sequence })
         }

@@ -97,52 +97,91 @@ impl Ingestor {
     }
 
     /// Interprets and applies one stored batch; `None` when it was already done (or another
-    /// replica is on it).
-    pub async fn ingest(&self, agent_id: Uuid, sequence: i64) -> anyhow::Result<Option<BatchOutcome>> {
+    /// replica is on it). `readings`: the batch as just received, when the caller has it (else
+    /// it is read back from the database).
+    pub async fn ingest(
+        &self,
+        agent_id: Uuid,
+        sequence: i64,
+        readings: Option<Vec<RawReading>>,
+    ) -> anyhow::Result<Option<BatchOutcome>> {
         let _permit = self.running.acquire().await?;
         let mut conn = self.pool.get().await?;
         let profiles = self.profiles.clone();
         let outcome = conn
             .transaction(async |conn| {
-                let Some(batch) = fleet::lock_batch(conn, agent_id, sequence).await? else {
+                if !fleet::lock_batch(conn, agent_id, sequence).await? {
                     return Ok::<_, diesel::result::Error>(None);
-                };
-                let Some(agent) = Agent::find_for_gateway(conn, batch.agent_id).await? else {
+                }
+                let Some(agent) = Agent::find_for_gateway(conn, agent_id).await? else {
                     return Ok(None);
                 };
                 let mut outcome = BatchOutcome::default();
                 // Published together when the batch is done (one statement), delivered at commit.
                 let mut events = Vec::new();
-                let readings: Vec<RawReading> = match serde_json::from_value(batch.readings) {
-                    Ok(readings) => readings,
+                let readings: Vec<RawReading> = match readings {
+                    Some(readings) => readings,
+                    None => match serde_json::from_value(fleet::batch_readings(conn, agent_id, sequence).await?) {
+                        Ok(readings) => readings,
+                        Err(err) => {
+                            outcome.errors.push((0, format!("the batch is not a list of readings: {err}")));
+                            Vec::new()
+                        }
+                    },
+                };
+                let named: Vec<Uuid> =
+                    readings.iter().filter_map(|r| r.device_id.as_deref().and_then(|id| Uuid::parse_str(id).ok())).collect();
+                let chains = fleet::profiles_of(conn, agent.tenant_id, &named).await?;
+                // Interpreting is the CPU-bound part: off the runtime's workers.
+                let (readings, interpreted) = tokio::task::spawn_blocking(move || {
+                    let interpreted: Vec<_> = readings
+                        .iter()
+                        .map(|reading| {
+                            let chain = reading
+                                .device_id
+                                .as_deref()
+                                .and_then(|id| Uuid::parse_str(id).ok())
+                                .and_then(|id| chains.get(&id));
+                            interpret_reading(reading, &profiles, chain.map(Vec::as_slice))
+                        })
+                        .collect();
+                    (readings, interpreted)
+                })
+                .await
+                .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+                let mut indices = Vec::new();
+                let mut inputs = Vec::new();
+                for (index, (reading, interpreted)) in readings.iter().zip(&interpreted).enumerate() {
+                    match interpreted {
+                        Ok((snapshot, plan, kind)) => {
+                            indices.push(index);
+                            inputs.push(Interpreted { agent: &agent, sequence, reading, snapshot, plan: plan.as_ref(), kind });
+                        }
+                        Err(reason) => outcome.errors.push((index, reason.clone())),
+                    }
+                }
+                // The whole batch at once, in a savepoint; if the database refuses it, one
+                // reading at a time, so that one bad reading never loses the others.
+                let results = match conn.transaction(async |conn| fleet::apply_group(conn, &agent, &inputs).await).await {
+                    Ok(results) => results,
                     Err(err) => {
-                        outcome.errors.push((0, format!("the batch is not a list of readings: {err}")));
-                        Vec::new()
+                        tracing::warn!(agent.id = %agent_id, sequence, error = %err, "batch refused as a whole; applying its readings one by one");
+                        let mut results = Vec::with_capacity(inputs.len());
+                        for input in &inputs {
+                            let one = conn
+                                .transaction(async |conn| fleet::apply_group(conn, &agent, std::slice::from_ref(input)).await)
+                                .await;
+                            results.push(match one {
+                                Ok(mut one) => one.remove(0),
+                                Err(err) => Err(format!("could not be stored: {err}")),
+                            });
+                        }
+                        results
                     }
                 };
-                for (index, reading) in readings.iter().enumerate() {
-                    let known_profile = match reading.device_id.as_deref().map(Uuid::parse_str) {
-                        Some(Ok(id)) => fleet::profile_of(conn, agent.tenant_id, id).await?,
-                        _ => None,
-                    };
-                    let (snapshot, plan, kind) = match interpret_reading(reading, &profiles, known_profile.as_deref()) {
-                        Ok(interpreted) => interpreted,
-                        Err(reason) => {
-                            outcome.errors.push((index, reason));
-                            continue;
-                        }
-                    };
-                    let input = Interpreted {
-                        agent: &agent,
-                        sequence,
-                        reading,
-                        snapshot: &snapshot,
-                        plan: plan.as_ref(),
-                        kind,
-                    };
-                    // A savepoint per reading: a failure undoes this reading only.
-                    match conn.transaction(async |conn| fleet::apply(conn, &input).await).await {
-                        Ok(Ok(applied)) => {
+                for (index, result) in indices.into_iter().zip(results) {
+                    match result {
+                        Ok(applied) => {
                             let kind = if applied.created { ChangeKind::Created } else { ChangeKind::Updated };
                             let event = |entity, kind| {
                                 Event::new(entity, kind, agent.tenant_id, applied.device_id).at_site(agent.site_id)
@@ -156,10 +195,10 @@ impl Ingestor {
                             }
                             outcome.applied.push(applied);
                         }
-                        Ok(Err(reason)) => outcome.errors.push((index, reason)),
-                        Err(err) => outcome.errors.push((index, format!("could not be stored: {err}"))),
+                        Err(reason) => outcome.errors.push((index, reason)),
                     }
                 }
+                outcome.errors.sort_by_key(|(index, _)| *index);
                 // Discovery readings teach the agent's devices (address, plan, credential): its
                 // configuration is built again, once per batch.
                 let discovered = readings.iter().any(|r| r.cycle == Cycle::Discovery) && !outcome.applied.is_empty();
@@ -195,7 +234,7 @@ impl Ingestor {
             }
             let mut progressed = false;
             for (agent_id, sequence) in waiting {
-                if self.ingest(agent_id, sequence).await?.is_some() {
+                if self.ingest(agent_id, sequence, None).await?.is_some() {
                     done += 1;
                     progressed = true;
                 }
@@ -254,11 +293,11 @@ impl Ingestor {
         }
     }
 
-    /// Ingests a batch just stored, in the background.
-    pub fn spawn(&self, agent_id: Uuid, sequence: i64) {
+    /// Ingests a batch just stored, in the background, from the readings as received.
+    pub fn spawn(&self, agent_id: Uuid, sequence: i64, readings: Vec<RawReading>) {
         let ingestor = self.clone();
         tokio::spawn(async move {
-            if let Err(err) = ingestor.ingest(agent_id, sequence).await {
+            if let Err(err) = ingestor.ingest(agent_id, sequence, Some(readings)).await {
                 tracing::error!(agent.id = %agent_id, sequence, error = %err, "ingestion failed; the catch-up retries it");
             }
         });

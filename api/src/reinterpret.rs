@@ -49,6 +49,9 @@ pub async fn reinterpret(
                 };
                 let mut done = Reinterpreted { devices: 1, ..Reinterpreted::default() };
                 done.counters_removed = fleet::delete_counters(conn, device.id, from, to).await?;
+                // The latest values may have been among those removed: the replay is judged
+                // against what is left, and the latest are set again once it is done.
+                fleet::refresh_latest_counters(conn, device.id).await?;
                 let addresses = fleet::addresses_seen(conn, device.id).await?;
                 let known_profile: Vec<String> = device.profile.iter().flatten().cloned().collect();
                 let mut agents: HashMap<Uuid, Agent> = HashMap::new();
@@ -97,7 +100,7 @@ pub async fn reinterpret(
                             kind,
                         };
                         if matches!(reading.cycle, Cycle::Discovery | Cycle::Counters) {
-                            fleet::store_counters(conn, &input, device.id).await?;
+                            fleet::store_counters(conn, &[(device.id, &input)]).await?;
                             done.readings += 1;
                         }
                         if reading.cycle == Cycle::Discovery {
@@ -108,6 +111,7 @@ pub async fn reinterpret(
                 if let Some((snapshot, plan)) = latest_full {
                     fleet::describe(conn, device.id, &snapshot, plan.as_ref()).await?;
                 }
+                fleet::refresh_latest_counters(conn, device.id).await?;
                 done.counters_written = fleet::count_counters(conn, device.id, from, to).await?;
                 Ok::<_, diesel::result::Error>(done)
             })

@@ -3,7 +3,8 @@
 //! server, as for the tests).
 //!
 //! 1. Ingestion: an agent uploads discovery readings of distinct printers (copies of the real
-//!    recordings with their own serial and MAC), then counters cycles of all of them; the
+//!    recordings with their own serial and MAC), then counters cycles of all of them (the
+//!    varbinds of each printer's read plan for that cycle, as the agent sends them); the
 //!    time from the first upload to the last batch interpreted gives rows per second
 //!    (counter readings + supply rows written).
 //! 2. The device list page (50 devices with latest counters and supplies) with 100,000 devices
@@ -19,8 +20,8 @@ use cartouche_e2e::agent_socket::{self, upload};
 use cartouche_e2e::app::TestApp;
 use cartouche_e2e::simulator::Device;
 use cartouche_e2e::ws::Subscriber;
-use cartouche_schema::profiles::{ProfileSet, interpret, read_recordings};
-use cartouche_schema::wire::{Cycle, RawReading, ServerMessage};
+use cartouche_schema::profiles::{Oid, ProfileSet, interpret, read_plan_for, read_recordings};
+use cartouche_schema::wire::{AgentMessage, Cycle, RawReading, ServerMessage};
 use clap::Parser;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
@@ -50,6 +51,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     }
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
+}
+
+/// The machine's CPU time so far (busy, all), from /proc/stat: how busy a phase kept the cores.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    let all: u64 = fields.iter().take(8).sum();
+    (all - idle, all)
+}
+
+fn busy_since(before: (u64, u64)) -> String {
+    let (busy, all) = cpu_ticks();
+    let share = (busy - before.0) as f64 / (all - before.1).max(1) as f64;
+    format!("machine CPU {:.0}% busy", share * 100.0)
 }
 
 fn ms(d: Duration) -> String {
@@ -90,12 +107,25 @@ async fn all_interpreted(
     Ok(drain)
 }
 
-/// Uploads readings in batches of 50, numbering them on from `sequence`.
-async fn send_all(readings: Vec<RawReading>, socket: &mut agent_socket::Socket, sequence: &mut u64) {
-    for chunk in readings.chunks(50) {
-        *sequence += 1;
-        upload(socket, *sequence, chunk.to_vec()).await;
+/// The upload messages of readings in batches of 50 (the agent's batch size), numbered on from
+/// `sequence`: encoded before the clock starts, as the agent encodes them on its own machine.
+fn encode_all(readings: Vec<RawReading>, sequence: &mut u64) -> Vec<String> {
+    readings
+        .chunks(50)
+        .map(|chunk| {
+            *sequence += 1;
+            let message = AgentMessage::Readings { sequence: *sequence, readings: chunk.to_vec() };
+            serde_json::to_string(&message).expect("readings serialise")
+        })
+        .collect()
+}
+
+async fn send_all(messages: Vec<String>, socket: &mut agent_socket::Socket) -> anyhow::Result<()> {
+    use futures_util::SinkExt as _;
+    for message in messages {
+        socket.send(tokio_tungstenite::tungstenite::Message::text(message)).await?;
     }
+    Ok(())
 }
 
 #[tokio::main]
@@ -107,6 +137,25 @@ async fn main() -> anyhow::Result<()> {
     let (_site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await?;
     let (agent_id, credential) = agent_socket::enrolled(&app, &key, "bench").await?;
     let agent: uuid::Uuid = agent_id.parse()?;
+
+    // The figures depend on whether the server waits for the disk: say which.
+    {
+        #[derive(diesel::QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            setting: String,
+        }
+        let mut conn = app.db.conn().await?;
+        let mut settings = Vec::new();
+        for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+            let found: Setting = diesel::sql_query("SELECT setting FROM pg_settings WHERE name = $1")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .get_result(&mut conn)
+                .await?;
+            settings.push(format!("{name}={}", found.setting));
+        }
+        println!("PostgreSQL: {}", settings.join(", "));
+    }
 
     // ---- 1. ingestion
     let profiles = ProfileSet::builtin()?;
@@ -120,25 +169,38 @@ async fn main() -> anyhow::Result<()> {
             s.is_printer && s.serial.is_some() && !s.counters.is_empty()
         })
         .collect();
-    let fleet: Vec<String> = (0..cli.printers)
+    // Each printer's full walk (discovery), and what its counters cycle reads: the read
+    // plan's GETs and walks for that cycle, as the agent sends it.
+    let (fleet, counted): (Vec<String>, Vec<String>) = (0..cli.printers)
         .map(|i| {
             let mut device = Device::new(walks[i % walks.len()].clone(), "public");
             device.personalise(u32::try_from(i).unwrap_or(0), &profiles);
-            device.walk.to_snmprec()
+            let plan = read_plan_for(&device.walk, &profiles).counters;
+            let full = device.walk.to_snmprec();
+            let counters: String = full
+                .lines()
+                .filter(|line| {
+                    let oid = line.split('|').next().and_then(|o| o.parse::<Oid>().ok());
+                    oid.is_some_and(|oid| plan.get.contains(&oid) || plan.walk.iter().any(|w| oid.starts_with(w)))
+                })
+                .map(|line| format!("{line}\n"))
+                .collect();
+            (full, counters)
         })
-        .collect();
+        .unzip();
     let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
     let address = |i: usize| format!("10.{}.{}.{}", 100 + i / 62_500, (i / 250) % 250, i % 250 + 1);
     let t0 = chrono::Utc::now() - chrono::Duration::days(10);
     let mut sequence = 0u64;
     let rows_before = count(&app, "counter_readings").await? + count(&app, "supplies").await?;
-    let started = Instant::now();
     let discovery: Vec<RawReading> = fleet
         .iter()
         .enumerate()
         .map(|(i, text)| RawReading::snmp(address(i), Cycle::Discovery, t0, text.clone()))
         .collect();
-    send_all(discovery, &mut socket, &mut sequence).await;
+    let messages = encode_all(discovery, &mut sequence);
+    let started = Instant::now();
+    send_all(messages, &mut socket).await?;
     let drain = all_interpreted(&app, socket, sequence).await?;
     let discovery_time = started.elapsed();
     let devices_made = count(&app, "devices").await?;
@@ -159,11 +221,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
     let counters_before = count(&app, "counter_readings").await?;
-    let started = Instant::now();
+    let events_before = count(&app, "supply_events").await?;
     let by_address: std::collections::HashMap<String, uuid::Uuid> = ids.into_iter().map(|(id, a)| (a, id)).collect();
     let mut readings = Vec::new();
     for round in 1..=cli.cycles {
-        for (i, text) in fleet.iter().enumerate() {
+        for (i, text) in counted.iter().enumerate() {
             let Some(id) = by_address.get(&address(i)) else { continue };
             let mut reading =
                 RawReading::snmp(address(i), Cycle::Counters, t0 + chrono::Duration::hours(round as i64), text.clone());
@@ -172,13 +234,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let counter_readings = readings.len();
-    send_all(readings, &mut socket, &mut sequence).await;
+    let messages = encode_all(readings, &mut sequence);
+    let ticks = cpu_ticks();
+    let started = Instant::now();
+    send_all(messages, &mut socket).await?;
     let drain = all_interpreted(&app, socket, sequence).await?;
     let counters_time = started.elapsed();
+    let busy = busy_since(ticks);
     let counter_rows = count(&app, "counter_readings").await? - counters_before;
+    let supply_events = count(&app, "supply_events").await? - events_before;
     let supply_rows = i64::try_from(counter_readings)? * (count(&app, "supplies").await? / devices_made.max(1));
     println!(
-        "ingestion, counters cycles: {counter_readings} readings in {:.2} s: {:.0} readings/s; {counter_rows} counter rows + ~{supply_rows} supply upserts: {:.0} rows/s (target ≥ 50,000)",
+        "ingestion, counters cycles: {counter_readings} readings in {:.2} s: {:.0} readings/s; {counter_rows} counter rows + ~{supply_rows} supply upserts ({supply_events} supply events): {:.0} rows/s (target ≥ 50,000); {busy}",
         counters_time.as_secs_f64(),
         counter_readings as f64 / counters_time.as_secs_f64(),
         (counter_rows + supply_rows) as f64 / counters_time.as_secs_f64()
@@ -211,6 +278,14 @@ async fn main() -> anyhow::Result<()> {
              FROM devices d CROSS JOIN (VALUES ('total'), ('mono'), ('color')) AS c(kind) CROSS JOIN generate_series(0, 2) AS k \
              WHERE d.serial LIKE 'SYN%'"
         ))
+        .execute(&mut conn)
+        .await?;
+        diesel::sql_query(
+            "INSERT INTO latest_counters (device_id, tenant_id, kind, read_at, value, flag, agent_id, sequence) \
+             SELECT DISTINCT ON (c.device_id, c.kind) c.device_id, c.tenant_id, c.kind, c.read_at, c.value, c.flag, c.agent_id, c.sequence \
+             FROM counter_readings c JOIN devices d ON d.id = c.device_id WHERE d.serial LIKE 'SYN%' \
+             ORDER BY c.device_id, c.kind, c.read_at DESC",
+        )
         .execute(&mut conn)
         .await?;
         diesel::sql_query(format!(

@@ -164,16 +164,7 @@ async fn readings_become_devices_counters_supplies_and_alerts() {
     assert_eq!(series, vec![(life, None), (life + 250, None), (life + 100, Some("decrease".into()))]);
 
     // Alerts: a jam appears, then clears.
-    let jam = [
-        ("1.3.6.1.2.1.43.18.1.1.2.1.1", 2, "3"),
-        ("1.3.6.1.2.1.43.18.1.1.4.1.1", 2, "8"),
-        ("1.3.6.1.2.1.43.18.1.1.5.1.1", 2, "1"),
-        ("1.3.6.1.2.1.43.18.1.1.6.1.1", 2, "0"),
-        ("1.3.6.1.2.1.43.18.1.1.7.1.1", 2, "8"),
-        ("1.3.6.1.2.1.43.18.1.1.8.1.1", 4, "Paper jam in tray 1"),
-        ("1.3.6.1.2.1.43.18.1.1.9.1.1", 67, "1234"),
-    ];
-    let with_jam = jam.iter().fold(konica.clone(), |walk, (oid, tag, value)| with(&walk, oid, *tag, value));
+    let with_jam = jammed(&konica);
     let mut raised = reading("10.9.0.11", Cycle::Alerts, with_jam, t0 + chrono::Duration::hours(26));
     raised.device_id = Some(konica_id.to_string());
     let mut cleared = reading("10.9.0.11", Cycle::Alerts, konica.clone(), t0 + chrono::Duration::hours(27));
@@ -269,4 +260,168 @@ async fn readings_become_devices_counters_supplies_and_alerts() {
     assert_eq!(fault, "toner_low");
     let events: i64 = supply_events::table.count().get_result(&mut conn).await.unwrap();
     assert_eq!(events, 0, "no supply changed in these readings");
+}
+
+const CYAN_LEVEL: &str = "1.3.6.1.2.1.43.11.1.1.9.1.1";
+
+/// A jam in the alert table of a recording.
+fn jammed(snmprec: &str) -> String {
+    [
+        ("1.3.6.1.2.1.43.18.1.1.2.1.1", 2, "3"),
+        ("1.3.6.1.2.1.43.18.1.1.4.1.1", 2, "8"),
+        ("1.3.6.1.2.1.43.18.1.1.5.1.1", 2, "1"),
+        ("1.3.6.1.2.1.43.18.1.1.6.1.1", 2, "0"),
+        ("1.3.6.1.2.1.43.18.1.1.7.1.1", 2, "8"),
+        ("1.3.6.1.2.1.43.18.1.1.8.1.1", 4, "Paper jam in tray 1"),
+        ("1.3.6.1.2.1.43.18.1.1.9.1.1", 67, "1234"),
+    ]
+    .iter()
+    .fold(snmprec.to_owned(), |walk, (oid, tag, value)| with(&walk, oid, *tag, value))
+}
+
+/// A batch is applied as a group: its readings of one device, sent out of order, are applied
+/// in the order they were read (counters judged against the one before, a cartridge swap seen
+/// between two of them, a jam opened and ended inside the batch); a late reading in a later
+/// batch is judged against the history; and when the database refuses one reading of a batch,
+/// the others are still applied and the refused one is kept raw with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_is_applied_in_reading_order_and_one_refused_reading_loses_nothing_else() {
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (_, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
+    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-hq").await.unwrap();
+    let agent: Uuid = agent_id.parse().unwrap();
+    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();
+    let mut configs = Vec::new();
+    let t0 = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now() - chrono::Duration::hours(48), 0);
+    let hours = |h: i64| t0 + chrono::Duration::hours(h);
+    let konica = recording("librenms/konica_c250i.snmprec");
+    let life: i64 =
+        konica.lines().find(|l| l.starts_with(LIFE_COUNT)).unwrap().rsplit('|').next().unwrap().parse().unwrap();
+
+    upload(&mut socket, 1, vec![reading("10.9.0.11", Cycle::Discovery, konica.clone(), t0)]).await;
+    acked(&mut socket, 1, &mut configs).await;
+    assert_eq!(interpreted(&app, agent, 1).await, None);
+    let mut conn = app.db.conn().await.unwrap();
+    let id: Uuid = devices::table.select(devices::id).first(&mut conn).await.unwrap();
+    let known = |cycle, snmprec: String, at| {
+        let mut r = reading("10.9.0.11", cycle, snmprec, at);
+        r.device_id = Some(id.to_string());
+        r
+    };
+    let pages = |n: i64, cyan: &str| with(&with(&konica, LIFE_COUNT, 65, &(life + n).to_string()), CYAN_LEVEL, 2, cyan);
+    // Sent newest first; read: jam at 1 h, 200 pages and cyan at 10 % at 2 h, fewer pages
+    // and a new cyan cartridge at 3 h, jam gone at 4 h.
+    let batch = vec![
+        known(Cycle::Alerts, konica.clone(), hours(4)),
+        known(Cycle::Counters, pages(100, "95"), hours(3)),
+        known(Cycle::Counters, pages(200, "10"), hours(2)),
+        known(Cycle::Alerts, jammed(&konica), hours(1)),
+    ];
+    upload(&mut socket, 2, batch).await;
+    acked(&mut socket, 2, &mut configs).await;
+    assert_eq!(interpreted(&app, agent, 2).await, None);
+    let life_key = {
+        let snapshot = interpret(&Walk::from_snmprec(&konica).unwrap(), &ProfileSet::builtin().unwrap());
+        let counter = snapshot.counters.iter().find(|c| c.value == life).unwrap();
+        cartouche_schema::fleet::counter_key(counter.kind, &counter.label)
+    };
+    let series = async |conn: &mut diesel_async::AsyncPgConnection| -> Vec<(i64, Option<String>)> {
+        counter_readings::table
+            .filter(counter_readings::device_id.eq(id))
+            .filter(counter_readings::kind.eq(&life_key))
+            .order_by(counter_readings::read_at)
+            .select((counter_readings::value, counter_readings::flag))
+            .load(conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(series(&mut conn).await, vec![(life, None), (life + 200, None), (life + 100, Some("decrease".into()))]);
+    let jams: Vec<(chrono::DateTime<chrono::Utc>, Option<chrono::DateTime<chrono::Utc>>)> = alerts::table
+        .filter(alerts::device_id.eq(id))
+        .select((alerts::started_at, alerts::ended_at))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(jams, vec![(hours(1), Some(hours(4)))]);
+    let swaps: Vec<(i32, String, serde_json::Value)> = supply_events::table
+        .filter(supply_events::device_id.eq(id))
+        .select((supply_events::supply_index, supply_events::kind, supply_events::detail))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(swaps, vec![(1, "level_jumped_up".to_owned(), json!({ "from": 10, "to": 95 }))]);
+    let (cyan, installed): (Option<f64>, Option<chrono::DateTime<chrono::Utc>>) = supplies::table
+        .filter(supplies::device_id.eq(id))
+        .filter(supplies::supply_index.eq(1))
+        .select((supplies::percent, supplies::installed_at))
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!((cyan, installed), (Some(95.0), Some(hours(3))));
+    let last_seen: chrono::DateTime<chrono::Utc> =
+        devices::table.find(id).select(devices::last_seen_at).first(&mut conn).await.unwrap();
+    assert_eq!(last_seen, hours(4));
+
+    // A late reading (read at 2½ h, after the batch above): judged against the reading before
+    // it in the history (200 pages more), not the latest; it changes no current state.
+    upload(&mut socket, 3, vec![known(Cycle::Counters, pages(150, "50"), t0 + chrono::Duration::minutes(150))]).await;
+    acked(&mut socket, 3, &mut configs).await;
+    assert_eq!(interpreted(&app, agent, 3).await, None);
+    assert_eq!(
+        series(&mut conn).await,
+        vec![
+            (life, None),
+            (life + 200, None),
+            (life + 150, Some("decrease".into())),
+            (life + 100, Some("decrease".into()))
+        ]
+    );
+    let (cyan, last_seen): (Option<f64>, chrono::DateTime<chrono::Utc>) = supplies::table
+        .inner_join(devices::table)
+        .filter(supplies::device_id.eq(id))
+        .filter(supplies::supply_index.eq(1))
+        .select((supplies::percent, devices::last_seen_at))
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!((cyan, last_seen), (Some(95.0), hours(4)));
+
+    // The database refuses one reading of a batch (a trigger stands for any failure): the
+    // batch is applied reading by reading, and only that one is kept raw, with the reason.
+    diesel::sql_query(
+        "CREATE FUNCTION refuse_address() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.address = '10.9.0.66' THEN RAISE EXCEPTION 'address refused by the test'; END IF; RETURN NEW; END $$",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "CREATE TRIGGER refuse_address BEFORE INSERT OR UPDATE ON devices FOR EACH ROW EXECUTE FUNCTION refuse_address()",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let brother = recording("librenms/brother_hl5370dw.snmprec");
+    let batch = vec![
+        reading("10.9.0.12", Cycle::Discovery, brother, hours(5)),
+        reading("10.9.0.66", Cycle::Discovery, konica.clone(), hours(5)),
+    ];
+    upload(&mut socket, 4, batch).await;
+    acked(&mut socket, 4, &mut configs).await;
+    let errors = interpreted(&app, agent, 4).await.expect("the refused reading is reported");
+    assert_eq!(errors.as_array().unwrap().len(), 1, "{errors}");
+    assert_eq!(errors[0]["reading"], 1);
+    assert!(errors[0]["error"].as_str().unwrap().contains("address refused by the test"), "{errors}");
+    let addresses: Vec<String> =
+        devices::table.order_by(devices::address).select(devices::address).load(&mut conn).await.unwrap();
+    assert_eq!(addresses, vec!["10.9.0.11", "10.9.0.12"], "the Brother is in, the Konica did not move");
+    let konica_counters: i64 = counter_readings::table
+        .filter(counter_readings::device_id.eq(id))
+        .filter(counter_readings::read_at.eq(hours(5)))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(konica_counters, 0, "nothing half-written for the refused reading");
 }

@@ -92,6 +92,7 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(device_addresses::table, device_addresses::all_columns));
     expected.extend(declared(counter_readings::table, counter_readings::all_columns));
     expected.extend(declared(counter_readings_default::table, counter_readings_default::all_columns));
+    expected.extend(declared(latest_counters::table, latest_counters::all_columns));
     expected.extend(declared(supplies::table, supplies::all_columns));
     expected.extend(declared(supply_events::table, supply_events::all_columns));
     expected.extend(declared(alerts::table, alerts::all_columns));

@@ -281,19 +281,23 @@ impl Agent {
         conn: &mut AsyncPgConnection,
         agent: &Agent,
         sequence: i64,
-        readings: &serde_json::Value,
+        readings: &[crate::wire::RawReading],
     ) -> QueryResult<bool> {
-        let inserted = diesel::insert_into(raw_batches::table)
-            .values((
-                raw_batches::agent_id.eq(agent.id),
-                raw_batches::sequence.eq(sequence),
-                raw_batches::tenant_id.eq(agent.tenant_id),
-                raw_batches::readings.eq(readings),
-            ))
-            .on_conflict((raw_batches::agent_id, raw_batches::sequence))
-            .do_nothing()
-            .execute(conn)
-            .await?;
+        use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+        // Written as JSON text straight from the readings (PostgreSQL parses it into jsonb
+        // once; no intermediate JSON tree here).
+        let text =
+            serde_json::to_string(readings).map_err(|err| diesel::result::Error::SerializationError(Box::new(err)))?;
+        let inserted = diesel::sql_query(
+            "INSERT INTO raw_batches (agent_id, sequence, tenant_id, readings) VALUES ($1, $2, $3, $4::jsonb) \
+             ON CONFLICT (agent_id, sequence) DO NOTHING",
+        )
+        .bind::<SqlUuid, _>(agent.id)
+        .bind::<BigInt, _>(sequence)
+        .bind::<SqlUuid, _>(agent.tenant_id)
+        .bind::<Text, _>(text)
+        .execute(conn)
+        .await?;
         Ok(inserted == 1)
     }
 

@@ -116,8 +116,8 @@ pub struct LatestCounter {
 /// The latest value of every counter of each device (one query for a page of devices).
 pub async fn latest_counters(conn: &mut AsyncPgConnection, device_ids: &[Uuid]) -> QueryResult<Vec<LatestCounter>> {
     diesel::sql_query(
-        "SELECT DISTINCT ON (device_id, kind) device_id, kind, read_at, value, flag, agent_id, sequence \
-         FROM counter_readings WHERE device_id = ANY($1) ORDER BY device_id, kind, read_at DESC",
+        "SELECT device_id, kind, read_at, value, flag, agent_id, sequence \
+         FROM latest_counters WHERE device_id = ANY($1) ORDER BY device_id, kind",
     )
     .bind::<Array<SqlUuid>, _>(device_ids)
     .load(conn)

@@ -188,6 +188,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    latest_counters (device_id, kind) {
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        read_at -> Timestamptz,
+        value -> Int8,
+        flag -> Nullable<Text>,
+        agent_id -> Uuid,
+        sequence -> Int8,
+    }
+}
+
+diesel::table! {
     login_throttle (email_key) {
         email_key -> Text,
         failures -> Int4,
@@ -352,6 +365,7 @@ diesel::joinable!(discovery_ranges -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> sites (site_id));
 diesel::joinable!(enrollment_keys -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> users (created_by));
+diesel::joinable!(latest_counters -> devices (device_id));
 diesel::joinable!(raw_batches -> agents (agent_id));
 diesel::joinable!(raw_batches -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -377,6 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     discovery_ranges,
     enrollment_keys,
+    latest_counters,
     login_throttle,
     raw_batches,
     refresh_tokens,

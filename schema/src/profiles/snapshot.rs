@@ -111,6 +111,21 @@ pub enum SupplyState {
     Full,
 }
 
+impl SupplyState {
+    /// The word stored and shown (as serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            SupplyState::Ok => "ok",
+            SupplyState::Low => "low",
+            SupplyState::Empty => "empty",
+            SupplyState::SomeRemaining => "some_remaining",
+            SupplyState::Unrestricted => "unrestricted",
+            SupplyState::Unknown => "unknown",
+            SupplyState::Full => "full",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Supply {
     /// prtMarkerSuppliesIndex, or the profile's index for vendor supplies.
@@ -164,4 +179,17 @@ pub struct Alert {
     pub time: Option<i64>,
     /// The catalogue's fault type (jam, cover_open, toner_empty, …).
     pub fault_type: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SupplyState;
+
+    #[test]
+    fn supply_state_names_are_their_serialised_form() {
+        use SupplyState::*;
+        for state in [Ok, Low, Empty, SomeRemaining, Unrestricted, Unknown, Full] {
+            assert_eq!(serde_json::to_value(state).unwrap(), serde_json::json!(state.name()));
+        }
+    }
 }

@@ -42,21 +42,27 @@ pub struct PendingBatch {
     pub readings: serde_json::Value,
 }
 
-/// Locks a batch not interpreted yet; `None` when it is done or another process has it.
-pub async fn lock_batch(
-    conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
-    sequence: i64,
-) -> QueryResult<Option<PendingBatch>> {
+/// Locks a batch not interpreted yet; false when it is done or another process has it.
+pub async fn lock_batch(conn: &mut AsyncPgConnection, agent_id: Uuid, sequence: i64) -> QueryResult<bool> {
     raw_batches::table
         .find((agent_id, sequence))
         .filter(raw_batches::interpreted_at.is_null())
-        .select((raw_batches::agent_id, raw_batches::sequence, raw_batches::tenant_id, raw_batches::readings))
+        .select(raw_batches::sequence)
         .for_update()
         .skip_locked()
-        .first(conn)
+        .first::<i64>(conn)
         .await
         .optional()
+        .map(|found| found.is_some())
+}
+
+/// The readings of a stored batch.
+pub async fn batch_readings(
+    conn: &mut AsyncPgConnection,
+    agent_id: Uuid,
+    sequence: i64,
+) -> QueryResult<serde_json::Value> {
+    raw_batches::table.find((agent_id, sequence)).select(raw_batches::readings).first(conn).await
 }
 
 /// Batches waiting for interpretation, oldest first.

@@ -1,6 +1,8 @@
 //! What ingestion and the gateway read and set about devices already known: their profiles,
 //! the devices an agent reads, the addresses a device had, and what a device is.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -49,20 +51,27 @@ pub async fn addresses_seen(conn: &mut AsyncPgConnection, device_id: Uuid) -> Qu
         .await
 }
 
-/// The profiles a device was recognised with (base first), to interpret its partial readings.
-pub async fn profile_of(
+/// The profiles the tenant's devices were recognised with (base first), to interpret their
+/// partial readings; devices without any are left out.
+pub async fn profiles_of(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    device_id: Uuid,
-) -> QueryResult<Option<Vec<String>>> {
-    let profile: Option<Vec<Option<String>>> = devices::table
-        .find(device_id)
+    device_ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, Vec<String>>> {
+    if device_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(Uuid, Vec<Option<String>>)> = devices::table
+        .filter(devices::id.eq_any(device_ids))
         .filter(devices::tenant_id.eq(tenant_id))
-        .select(devices::profile)
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(profile.map(|p| p.into_iter().flatten().collect()).filter(|p: &Vec<String>| !p.is_empty()))
+        .select((devices::id, devices::profile))
+        .load(conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, profile)| (id, profile.into_iter().flatten().collect::<Vec<String>>()))
+        .filter(|(_, profile)| !profile.is_empty())
+        .collect())
 }
 
 /// The devices an agent reads in its counters and alerts cycles: its network devices with a

@@ -1,36 +1,49 @@
 //! A device's supplies: their current state and what happened to them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::Interpreted;
 use crate::db::schema::{supplies, supply_events};
 use crate::fleet::{self, KnownSupply};
+use crate::profiles::snapshot::Supply;
 
-/// Stores the supplies and their events; true when anything changed.
-pub(super) async fn store_supplies(
-    conn: &mut AsyncPgConnection,
-    input: &Interpreted<'_>,
+#[derive(Queryable, Clone)]
+struct Stored {
     device_id: Uuid,
-    created: bool,
-) -> QueryResult<bool> {
-    let now = &input.snapshot.supplies;
-    let at = input.reading.read_at;
-    #[derive(Queryable)]
-    struct Stored {
-        index: i32,
-        serial: Option<String>,
-        percent: Option<f64>,
-        receptacle: bool,
-        installed_at: Option<DateTime<Utc>>,
+    index: i32,
+    serial: Option<String>,
+    percent: Option<f64>,
+    receptacle: bool,
+    installed_at: Option<DateTime<Utc>>,
+}
+
+/// A supply row to write: the key, then what the reading said and when it was installed.
+struct Row<'a> {
+    input: &'a Interpreted<'a>,
+    supply: &'a Supply,
+    installed_at: Option<DateTime<Utc>>,
+}
+
+/// Stores the supplies of readings (device, created by this reading, reading), given in the
+/// order they were read, and what happened to them; per reading, true when anything changed.
+pub(super) async fn store_supplies<'a>(
+    conn: &mut AsyncPgConnection,
+    items: &[(Uuid, bool, &'a Interpreted<'a>)],
+) -> QueryResult<Vec<bool>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
     }
+    let ids: Vec<Uuid> = items.iter().map(|(id, _, _)| *id).collect();
     let stored: Vec<Stored> = supplies::table
-        .filter(supplies::device_id.eq(device_id))
+        .filter(supplies::device_id.eq_any(&ids))
         .select((
+            supplies::device_id,
             supplies::supply_index,
             supplies::serial,
             supplies::percent,
@@ -39,111 +52,136 @@ pub(super) async fn store_supplies(
         ))
         .load(conn)
         .await?;
-    let known: Vec<KnownSupply> = stored
-        .iter()
-        .map(|s| KnownSupply {
-            index: u32::try_from(s.index).unwrap_or(0),
-            serial: s.serial.clone(),
-            percent: s.percent,
-            receptacle: s.receptacle,
-        })
-        .collect();
-    let events = fleet::supply_events(&known, now);
-    let replaced: BTreeSet<u32> =
-        events.iter().filter(|(_, e)| !matches!(e, fleet::SupplyEvent::Removed)).map(|(index, _)| *index).collect();
-    // One statement for all of them (a device has up to a dozen supplies).
-    let mut seen = BTreeSet::new();
-    let mut rows = Vec::with_capacity(now.len());
-    for supply in now {
-        let index = i32::try_from(supply.index).unwrap_or(i32::MAX);
-        if !seen.insert(index) {
-            continue;
-        }
-        let installed_at = if replaced.contains(&supply.index) {
-            Some(at)
-        } else {
-            stored.iter().find(|s| s.index == index).and_then(|s| s.installed_at).or(if created {
-                None
-            } else {
-                Some(at)
+    // Each device's supplies as the group goes.
+    let mut state: HashMap<Uuid, Vec<Stored>> = HashMap::new();
+    for supply in stored {
+        state.entry(supply.device_id).or_default().push(supply);
+    }
+    let mut rows: BTreeMap<(Uuid, i32), Row<'a>> = BTreeMap::new();
+    let mut removed: Vec<(Uuid, i32)> = Vec::new();
+    let mut events = Vec::new();
+    let mut changed = Vec::with_capacity(items.len());
+    for &(device_id, created, input) in items {
+        let now = &input.snapshot.supplies;
+        let at = input.reading.read_at;
+        let before = state.remove(&device_id).unwrap_or_default();
+        let known: Vec<KnownSupply> = before
+            .iter()
+            .map(|s| KnownSupply {
+                index: u32::try_from(s.index).unwrap_or(0),
+                serial: s.serial.clone(),
+                percent: s.percent,
+                receptacle: s.receptacle,
             })
-        };
-        rows.push((
-            supplies::device_id.eq(device_id),
-            supplies::tenant_id.eq(input.agent.tenant_id),
-            supplies::supply_index.eq(index),
-            supplies::kind.eq(&supply.kind),
-            supplies::color.eq(&supply.color),
-            supplies::description.eq(&supply.description),
-            supplies::level.eq(supply.level),
-            supplies::max_capacity.eq(supply.max_capacity),
-            supplies::percent.eq(supply.percent),
-            supplies::state.eq(serde_json::to_value(supply.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()),
-            supplies::unit.eq(&supply.unit),
-            supplies::receptacle.eq(supply.receptacle),
-            supplies::part_number.eq(&supply.part_number),
-            supplies::serial.eq(&supply.serial),
-            supplies::remaining_pages.eq(supply.remaining_pages),
-            supplies::installed_at.eq(installed_at),
-            supplies::read_at.eq(at),
-            supplies::agent_id.eq(input.agent.id),
-            supplies::sequence.eq(input.sequence),
-        ));
-    }
-    if !rows.is_empty() {
-        use diesel::upsert::excluded;
-        diesel::insert_into(supplies::table)
-            .values(rows)
-            .on_conflict((supplies::device_id, supplies::supply_index))
-            .do_update()
-            .set((
-                supplies::kind.eq(excluded(supplies::kind)),
-                supplies::color.eq(excluded(supplies::color)),
-                supplies::description.eq(excluded(supplies::description)),
-                supplies::level.eq(excluded(supplies::level)),
-                supplies::max_capacity.eq(excluded(supplies::max_capacity)),
-                supplies::percent.eq(excluded(supplies::percent)),
-                supplies::state.eq(excluded(supplies::state)),
-                supplies::unit.eq(excluded(supplies::unit)),
-                supplies::receptacle.eq(excluded(supplies::receptacle)),
-                supplies::part_number.eq(excluded(supplies::part_number)),
-                supplies::serial.eq(excluded(supplies::serial)),
-                supplies::remaining_pages.eq(excluded(supplies::remaining_pages)),
-                supplies::installed_at.eq(excluded(supplies::installed_at)),
-                supplies::read_at.eq(excluded(supplies::read_at)),
-                supplies::agent_id.eq(excluded(supplies::agent_id)),
-                supplies::sequence.eq(excluded(supplies::sequence)),
-            ))
-            .execute(conn)
-            .await?;
-    }
-    for (index, event) in &events {
-        if matches!(event, fleet::SupplyEvent::Removed) {
-            diesel::delete(supplies::table.find((device_id, i32::try_from(*index).unwrap_or(i32::MAX))))
-                .execute(conn)
-                .await?;
+            .collect();
+        let happened = fleet::supply_events(&known, now);
+        let replaced: BTreeSet<u32> = happened
+            .iter()
+            .filter(|(_, e)| !matches!(e, fleet::SupplyEvent::Removed))
+            .map(|(index, _)| *index)
+            .collect();
+        let mut after: Vec<Stored> = Vec::with_capacity(now.len());
+        for supply in now {
+            let index = i32::try_from(supply.index).unwrap_or(i32::MAX);
+            if after.iter().any(|s| s.index == index) {
+                continue;
+            }
+            // Installed now when replaced; when first seen on a device read before, at this
+            // reading (it came since); on a new device, unknown.
+            let installed_at = if replaced.contains(&supply.index) {
+                Some(at)
+            } else {
+                before.iter().find(|s| s.index == index).and_then(|s| s.installed_at).or((!created).then_some(at))
+            };
+            after.push(Stored {
+                device_id,
+                index,
+                serial: supply.serial.clone(),
+                percent: supply.percent,
+                receptacle: supply.receptacle,
+                installed_at,
+            });
+            rows.insert((device_id, index), Row { input, supply, installed_at });
         }
-        let detail = match event {
-            fleet::SupplyEvent::SerialChanged { from, to } => serde_json::json!({ "from": from, "to": to }),
-            fleet::SupplyEvent::LevelJumpedUp { from, to } => serde_json::json!({ "from": from, "to": to }),
-            _ => serde_json::json!({}),
-        };
-        diesel::insert_into(supply_events::table)
-            .values((
+        for (index, event) in &happened {
+            let index = i32::try_from(*index).unwrap_or(i32::MAX);
+            if matches!(event, fleet::SupplyEvent::Removed) {
+                rows.remove(&(device_id, index));
+                removed.push((device_id, index));
+            }
+            let detail = match event {
+                fleet::SupplyEvent::SerialChanged { from, to } => serde_json::json!({ "from": from, "to": to }),
+                fleet::SupplyEvent::LevelJumpedUp { from, to } => serde_json::json!({ "from": from, "to": to }),
+                _ => serde_json::json!({}),
+            };
+            events.push((
                 supply_events::device_id.eq(device_id),
                 supply_events::tenant_id.eq(input.agent.tenant_id),
-                supply_events::supply_index.eq(i32::try_from(*index).unwrap_or(i32::MAX)),
+                supply_events::supply_index.eq(index),
                 supply_events::at.eq(at),
                 supply_events::kind.eq(event.name()),
                 supply_events::detail.eq(detail),
                 supply_events::agent_id.eq(input.agent.id),
                 supply_events::sequence.eq(input.sequence),
-            ))
-            .execute(conn)
-            .await?;
+            ));
+        }
+        changed.push(!happened.is_empty() || !now.is_empty());
+        state.insert(device_id, after);
     }
-    Ok(!events.is_empty() || !now.is_empty())
+    if !removed.is_empty() {
+        diesel::sql_query(
+            "DELETE FROM supplies s USING unnest($1::uuid[], $2::int4[]) AS r(device_id, supply_index) \
+             WHERE s.device_id = r.device_id AND s.supply_index = r.supply_index",
+        )
+        .bind::<Array<SqlUuid>, _>(removed.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(removed.iter().map(|(_, index)| *index).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+    }
+    if !rows.is_empty() {
+        // One statement of fixed text (arrays, not a row of parameters per supply): prepared
+        // once per connection.
+        let rows: Vec<(&(Uuid, i32), &Row<'a>)> = rows.iter().collect();
+        let text = |f: fn(&Supply) -> &Option<String>| -> Vec<Option<&str>> {
+            rows.iter().map(|(_, row)| f(row.supply).as_deref()).collect()
+        };
+        diesel::sql_query(
+            "INSERT INTO supplies (device_id, tenant_id, supply_index, kind, color, description, level, max_capacity, \
+               percent, state, unit, receptacle, part_number, serial, remaining_pages, installed_at, read_at, agent_id, sequence) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::int8[], \
+               $8::int8[], $9::float8[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::text[], $15::int8[], \
+               $16::timestamptz[], $17::timestamptz[], $18::uuid[], $19::int8[]) \
+             ON CONFLICT (device_id, supply_index) DO UPDATE SET kind = excluded.kind, color = excluded.color, \
+               description = excluded.description, level = excluded.level, max_capacity = excluded.max_capacity, \
+               percent = excluded.percent, state = excluded.state, unit = excluded.unit, receptacle = excluded.receptacle, \
+               part_number = excluded.part_number, serial = excluded.serial, remaining_pages = excluded.remaining_pages, \
+               installed_at = excluded.installed_at, read_at = excluded.read_at, agent_id = excluded.agent_id, \
+               sequence = excluded.sequence",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|((id, _), _)| *id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|(_, r)| r.input.agent.tenant_id).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(rows.iter().map(|((_, index), _)| *index).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|(_, r)| r.supply.kind.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(text(|s| &s.color))
+        .bind::<Array<Nullable<Text>>, _>(text(|s| &s.description))
+        .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|(_, r)| r.supply.level).collect::<Vec<_>>())
+        .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|(_, r)| r.supply.max_capacity).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Double>>, _>(rows.iter().map(|(_, r)| r.supply.percent).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|(_, r)| r.supply.state.name()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(text(|s| &s.unit))
+        .bind::<Array<Bool>, _>(rows.iter().map(|(_, r)| r.supply.receptacle).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(text(|s| &s.part_number))
+        .bind::<Array<Nullable<Text>>, _>(text(|s| &s.serial))
+        .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|(_, r)| r.supply.remaining_pages).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Timestamptz>>, _>(rows.iter().map(|(_, r)| r.installed_at).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|(_, r)| r.input.reading.read_at).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|(_, r)| r.input.agent.id).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|(_, r)| r.input.sequence).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+    }
+    if !events.is_empty() {
+        diesel::insert_into(supply_events::table).values(events).execute(conn).await?;
+    }
+    Ok(changed)
 }
