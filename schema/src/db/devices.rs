@@ -60,11 +60,15 @@ impl Device {
         request: &PageRequest,
     ) -> QueryResult<(Vec<(Device, String)>, bool)> {
         let mut query = devices::table
-            .filter(devices::tenant_id.eq_any(scope.tenant_ids()))
             .select((Device::as_select(), devices::sort_key.assume_not_null()))
             .order_by((devices::sort_key, devices::id))
             .limit(request.limit())
             .into_boxed();
+        // One tenant (most callers) walks its (tenant, sort key, id) index in order.
+        query = match scope.tenant_ids() {
+            [only] => query.filter(devices::tenant_id.eq(*only)),
+            many => query.filter(devices::tenant_id.eq_any(many.to_vec())),
+        };
         if let Some(site) = filter.site {
             query = query.filter(devices::site_id.eq(site));
         }
@@ -82,12 +86,14 @@ impl Device {
             query = query.filter(devices::search_text.assume_not_null().like(pattern));
         }
         if let Some(after) = &request.after {
-            let key = after.key.clone();
+            // A row comparison: the index starts right after the cursor instead of filtering
+            // every row before it.
             query = query.filter(
-                devices::sort_key
-                    .assume_not_null()
-                    .gt(key.clone())
-                    .or(devices::sort_key.assume_not_null().eq(key).and(devices::id.gt(after.id))),
+                diesel::dsl::sql::<diesel::sql_types::Bool>("(devices.sort_key, devices.id) > (")
+                    .bind::<Text, _>(after.key.clone())
+                    .sql(", ")
+                    .bind::<SqlUuid, _>(after.id)
+                    .sql(")"),
             );
         }
         Ok(page::finish(query.load(conn).await?, request))
