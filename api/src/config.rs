@@ -26,6 +26,8 @@ pub struct Config {
     pub db_pool_size: usize,
     /// `CARTOUCHE_MIGRATE_ON_START`: apply pending migrations before serving.
     pub migrate_on_start: bool,
+    /// `CARTOUCHE_RESPONSE_CACHE_ENTRIES`: answers to fleet queries kept until a change (0: none).
+    pub response_cache_entries: usize,
     /// `CARTOUCHE_SECRET_KEY` (and `CARTOUCHE_SECRET_KEY_PREVIOUS`): seals SNMP secrets at rest.
     pub secret_keys: SecretKeys,
 }
@@ -57,6 +59,9 @@ impl Config {
             Duration::from_secs(3600 * number(&var, "CARTOUCHE_SESSION_TTL_HOURS", 24 * 30, 1..=24 * 365)?);
         let db_pool_size = usize::try_from(number(&var, "CARTOUCHE_DB_POOL_SIZE", 16, 1..=1000)?)
             .context("CARTOUCHE_DB_POOL_SIZE does not fit this platform")?;
+        let response_cache_entries =
+            usize::try_from(number(&var, "CARTOUCHE_RESPONSE_CACHE_ENTRIES", 4096, 0..=1_000_000)?)
+                .context("CARTOUCHE_RESPONSE_CACHE_ENTRIES does not fit this platform")?;
         let migrate_on_start = match var("CARTOUCHE_MIGRATE_ON_START").as_deref() {
             None | Some("true" | "1" | "yes") => true,
             Some("false" | "0" | "no") => false,
@@ -77,6 +82,7 @@ impl Config {
             web_dir: var("CARTOUCHE_WEB_DIR").map(PathBuf::from),
             db_pool_size,
             migrate_on_start,
+            response_cache_entries,
             secret_keys,
         })
     }

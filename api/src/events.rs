@@ -6,7 +6,7 @@
 //! connection reconnects with backoff.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::sql_types::Text;
@@ -124,6 +124,8 @@ pub async fn publish_many(conn: &mut AsyncPgConnection, events: &[Event]) -> die
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Delivered>>,
     listening: Arc<AtomicBool>,
+    /// LISTEN connections made so far: events between two may have been missed.
+    connections: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for EventBus {
@@ -136,7 +138,8 @@ impl EventBus {
     /// Starts listening on `database_url` in a background task.
     pub fn start(database_url: String) -> EventBus {
         let (sender, _) = broadcast::channel(4096);
-        let bus = EventBus { sender, listening: Arc::new(AtomicBool::new(false)) };
+        let bus =
+            EventBus { sender, listening: Arc::new(AtomicBool::new(false)), connections: Arc::new(AtomicU64::new(0)) };
         tokio::spawn(bus.clone().listen_forever(database_url));
         bus
     }
@@ -144,6 +147,17 @@ impl EventBus {
     /// True while the LISTEN connection is up (part of readiness).
     pub fn is_listening(&self) -> bool {
         AtomicBool::load(&self.listening, Ordering::Relaxed)
+    }
+
+    /// How many times the LISTEN connection was made: a change means events may have been
+    /// missed in between.
+    pub fn connections(&self) -> u64 {
+        AtomicU64::load(&self.connections, Ordering::SeqCst)
+    }
+
+    /// The raw receiver, for a subscriber that must know when it missed events.
+    pub fn receiver(&self) -> broadcast::Receiver<Arc<Delivered>> {
+        self.sender.subscribe()
     }
 
     /// Events from now on. A subscriber too slow to keep up skips what it missed (and the
@@ -185,6 +199,7 @@ impl EventBus {
     async fn listen_once(&self, database_url: &str) -> anyhow::Result<()> {
         let mut conn = AsyncPgConnection::establish(database_url).await?;
         diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn).await?;
+        self.connections.fetch_add(1, Ordering::SeqCst);
         AtomicBool::store(&self.listening, true, Ordering::Relaxed);
         tracing::debug!("listening for events");
         let mut notifications = std::pin::pin!(conn.notifications_stream());

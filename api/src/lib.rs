@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod graphql;
 pub mod ingest;
 pub mod reinterpret;
+pub mod response_cache;
 mod routes;
 pub mod secrets;
 pub mod telemetry;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub events: events::EventBus,
     pub config: Arc<Config>,
     pub ingestor: ingest::Ingestor,
+    pub responses: Arc<response_cache::ResponseCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -46,11 +48,14 @@ impl AppState {
         let profiles = Arc::new(
             cartouche_schema::profiles::ProfileSet::builtin().context("loading the built-in device profiles")?,
         );
+        let events = events::EventBus::start(config.database_url().to_owned());
         Ok(AppState {
             ingestor: ingest::Ingestor::new(pool.clone(), profiles),
             pool,
             access_tokens: auth::tokens::AccessTokens::new(&config.jwt_secret, config.access_token_ttl),
-            events: events::EventBus::start(config.database_url().to_owned()),
+            // Up to 64 MiB of answers.
+            responses: response_cache::ResponseCache::new(events.clone(), config.response_cache_entries, 64 << 20),
+            events,
             config: Arc::new(config),
         })
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::body::Bytes;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -73,17 +74,51 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
-async fn graphql_http(State(ctx): State<Ctx>, headers: HeaderMap, request: GraphQLRequest) -> GraphQLResponse {
+async fn graphql_http(State(ctx): State<Ctx>, headers: HeaderMap, request: GraphQLRequest) -> Response {
     let authentication = auth::authenticate(&ctx.state, bearer(&headers)).await;
     let mut request = request.into_inner();
+    // A fleet read asked again before anything changed gets the answer kept.
+    let mut keep = None;
+    let mut mutation_by = None;
     if let Authentication::Authenticated(actor) = &authentication {
+        let cache = &ctx.state.responses;
+        if let Some(key) = cache.key(actor, &request) {
+            // `Cache-Control: no-cache` asks for an answer computed now.
+            let fresh = headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+            if !fresh && let Some(body) = cache.get(&key, actor) {
+                return graphql_json(body);
+            }
+            keep = Some((key, cache.snapshot(actor)));
+        } else if crate::response_cache::is_mutation(&request.query, request.operation_name.as_deref()) {
+            mutation_by = Some(actor.scope.tenant_ids().to_vec());
+        }
         request = request.data(crate::graphql::fleet_loader(&ctx.state, actor));
     }
     let mut request = request.data(authentication);
     if let Some(agent) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
         request = request.data(UserAgent(agent.chars().take(300).collect()));
     }
-    ctx.schema.execute(request).await.into()
+    let response = ctx.schema.execute(request).await;
+    // What a mutation changed is stale here at once (its event reaches other replicas).
+    if let Some(tenants) = mutation_by {
+        ctx.state.responses.changed(&tenants);
+    }
+    match keep {
+        Some((key, snapshot)) if response.is_ok() && response.http_headers.is_empty() => {
+            let body = Bytes::from(serde_json::to_vec(&response).expect("invariant: responses serialise"));
+            ctx.state.responses.put(key, snapshot, body.clone());
+            graphql_json(body)
+        }
+        _ => GraphQLResponse::from(response).into_response(),
+    }
+}
+
+/// A GraphQL answer already serialised.
+fn graphql_json(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/graphql-response+json")], body).into_response()
 }
 
 /// Subscriptions over graphql-transport-ws. The client authenticates in `connection_init`

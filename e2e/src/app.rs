@@ -55,6 +55,7 @@ impl TestApp {
             db_pool_size: 8,
             // The template is migrated already; starting must still work when nothing is pending.
             migrate_on_start: true,
+            response_cache_entries: 4096,
             secret_keys: cartouche_api::secrets::SecretKeys::parse(SECRET_KEY, None)?,
         };
         let mut app = TestApp {

@@ -14,6 +14,7 @@ mod local;
 mod migrations;
 mod outage;
 mod pagination;
+mod response_cache;
 mod roles;
 mod snmpv3;
 mod subscriptions;
