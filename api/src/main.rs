@@ -71,23 +71,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reinterpret { devices, from, to } => {
-            anyhow::ensure!(from < to, "--from must be before --to");
             let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-            let pool = cartouche_schema::db::pool(&url, 2).context("building the database pool")?;
-            let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
-            let profiles = std::sync::Arc::new(cartouche_schema::profiles::ProfileSet::builtin()?);
-            let done = cartouche_api::reinterpret::reinterpret(&mut conn, profiles, None, &devices, from, to)
-                .await
-                .map_err(|e| match e {
-                    diesel::result::Error::NotFound => anyhow::anyhow!("a device of --device does not exist"),
-                    other => anyhow::Error::new(other).context("reinterpreting"),
-                })?;
-            println!(
-                "{} device(s): {} readings interpreted again; {} counter readings replaced by {}",
-                done.devices, done.readings, done.counters_removed, done.counters_written
-            );
-            for error in &done.errors {
-                println!("kept raw: {error}");
+            for line in cartouche_api::reinterpret::from_command_line(&url, &devices, from, to).await? {
+                println!("{line}");
             }
             Ok(())
         }

@@ -124,3 +124,28 @@ pub async fn reinterpret(
     }
     Ok(total)
 }
+
+/// `cartouche-api reinterpret`: reinterprets `devices` over [from, to) on the database at
+/// `url`, whatever their tenant, and says what was done, a line each.
+pub async fn from_command_line(
+    url: &str,
+    devices: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context as _;
+    anyhow::ensure!(from < to, "--from ({from}) must be before --to ({to})");
+    let pool = cartouche_schema::db::pool(url, 2).context("building the database pool")?;
+    let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
+    let profiles = Arc::new(ProfileSet::builtin()?);
+    let done = reinterpret(&mut conn, profiles, None, devices, from, to).await.map_err(|e| match e {
+        diesel::result::Error::NotFound => anyhow::anyhow!("a device of --device does not exist"),
+        other => anyhow::Error::new(other).context("reinterpreting"),
+    })?;
+    let mut lines = vec![format!(
+        "{} device(s): {} readings interpreted again; {} counter readings replaced by {}",
+        done.devices, done.readings, done.counters_removed, done.counters_written
+    )];
+    lines.extend(done.errors.iter().map(|error| format!("kept raw: {error}")));
+    Ok(lines)
+}

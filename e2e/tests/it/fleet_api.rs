@@ -230,7 +230,7 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
     // Reinterpretation: the counter readings of the period are made again from the raw ones
     // (here after they were tampered with in the database), by an admin only.
     {
-        use cartouche_schema::db::schema::counter_readings;
+        use cartouche_schema::db::schema::{counter_readings, latest_counters};
         use diesel::prelude::*;
         use diesel_async::RunQueryDsl;
         let id: uuid::Uuid = konica["id"].as_str().unwrap().parse().unwrap();
@@ -263,6 +263,38 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
         let backwards =
             json!({ "input": { "deviceIds": [konica["id"]], "from": t0.to_rfc3339(), "to": (t0 - day).to_rfc3339() } });
         assert_eq!(admin.run(reinterpret, backwards).await.unwrap().error_field(), Some("to"));
+
+        // The operator's command line does the same, for any tenant, and names what is wrong.
+        diesel::update(counter_readings::table.filter(counter_readings::device_id.eq(id)))
+            .set(counter_readings::value.eq(1))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let lines =
+            cartouche_api::reinterpret::from_command_line(app.db.url(), &[id], t0 - day, t0 + day * 2).await.unwrap();
+        assert!(lines[0].starts_with("1 device(s): 2 readings interpreted again;"), "{lines:?}");
+        assert_eq!(series(&mut conn).await, honest);
+        let latest: Vec<(String, i64)> = latest_counters::table
+            .filter(latest_counters::device_id.eq(id))
+            .order_by(latest_counters::kind)
+            .select((latest_counters::kind, latest_counters::value))
+            .load(&mut conn)
+            .await
+            .unwrap();
+        let last_read = honest.iter().rev().take(latest.len()).cloned().collect::<std::collections::BTreeMap<_, _>>();
+        assert_eq!(
+            latest.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+            last_read,
+            "latest values set again"
+        );
+        let unknown =
+            cartouche_api::reinterpret::from_command_line(app.db.url(), &[uuid::Uuid::new_v4()], t0 - day, t0)
+                .await
+                .unwrap_err();
+        assert!(unknown.to_string().contains("does not exist"), "{unknown}");
+        let backwards =
+            cartouche_api::reinterpret::from_command_line(app.db.url(), &[id], t0, t0 - day).await.unwrap_err();
+        assert!(backwards.to_string().contains("must be before --to"), "{backwards}");
     }
 
     // The agent goes away: its status says so, live (after the other changes of the agent,
