@@ -11,7 +11,6 @@ pub mod tokens;
 
 use cartouche_schema::db::api_tokens::ApiToken;
 use cartouche_schema::db::sessions::Session;
-use cartouche_schema::db::users::User;
 use cartouche_schema::db::{PooledConn, Scope};
 use cartouche_schema::domain::Role;
 use chrono::Utc;
@@ -108,17 +107,20 @@ pub async fn authenticate(state: &AppState, bearer: Option<&str>) -> Authenticat
 /// and tenant come from the database, so a change applies to the very next request.
 pub async fn session_actor(conn: &mut PooledConn, session_id: Uuid, user_id: Uuid) -> ApiResult<Actor> {
     let refused = || ApiError::Unauthenticated("session ended; sign in again".into());
-    let session =
-        Session::find(conn, session_id).await.map_err(|e| ApiError::from_db("session", e))?.ok_or_else(refused)?;
-    if session.user_id != user_id || !session.is_active(Utc::now()) {
+    let caller =
+        Session::caller(conn, session_id).await.map_err(|e| ApiError::from_db("session", e))?.ok_or_else(refused)?;
+    if caller.user_id != user_id || !caller.is_active(Utc::now()) {
         return Err(refused());
     }
-    let user = User::find_for_session(conn, user_id).await.map_err(|e| ApiError::from_db("user", e))?;
-    if user.disabled_at.is_some() {
+    if caller.disabled_at.is_some() {
         return Err(ApiError::Unauthenticated("this account is disabled".into()));
     }
-    let scope = Scope::resolve(conn, user.tenant_id).await.map_err(|e| ApiError::from_db("tenant", e))?;
-    Ok(Actor { principal: Principal::User { user_id, session_id }, tenant_id: user.tenant_id, role: user.role, scope })
+    Ok(Actor {
+        principal: Principal::User { user_id, session_id },
+        tenant_id: caller.tenant_id,
+        role: caller.role,
+        scope: caller.scope(),
+    })
 }
 
 async fn api_token_actor(conn: &mut PooledConn, secret: &str) -> ApiResult<Actor> {

@@ -41,6 +41,11 @@ impl Scope {
         Ok(Scope { home, visible: rows.into_iter().map(|row| row.id).collect() })
     }
 
+    /// A scope already resolved (its tenants read with the caller, in one statement).
+    pub(crate) fn new(home: Uuid, visible: Vec<Uuid>) -> Scope {
+        Scope { home, visible: visible.into() }
+    }
+
     /// The caller's own tenant.
     pub fn home(&self) -> Uuid {
         self.home

@@ -28,6 +28,37 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+/// Who is behind a session, as one request needs it: the session's state, the user's, and
+/// the tenants the user may see (read in one statement).
+#[derive(QueryableByName, Debug)]
+pub struct SessionCaller {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub role: crate::domain::Role,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub disabled_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub expires_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+    visible: Vec<Uuid>,
+}
+
+impl SessionCaller {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+
+    /// The tenants the user may see: its own and those below it.
+    pub fn scope(&self) -> super::scope::Scope {
+        super::scope::Scope::new(self.tenant_id, self.visible.clone())
+    }
+}
+
 /// What presenting a refresh token led to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RefreshOutcome {
@@ -50,6 +81,24 @@ impl Session {
 
     pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Session>> {
         sessions::table.find(id).select(Session::as_select()).first(conn).await.optional()
+    }
+
+    /// The caller behind a session, `None` when there is no such session (or user).
+    pub async fn caller(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<SessionCaller>> {
+        diesel::sql_query(
+            "WITH RECURSIVE caller AS ( \
+                 SELECT u.id AS user_id, u.tenant_id, u.role, u.disabled_at, s.revoked_at, s.expires_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 \
+             ), tree(id) AS ( \
+                 SELECT tenant_id FROM caller \
+                 UNION ALL \
+                 SELECT child.id FROM tenants child JOIN tree ON child.parent_id = tree.id \
+             ) SELECT caller.*, ARRAY(SELECT id FROM tree) AS visible FROM caller",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()
     }
 
     /// Revokes the session (logout, replay, disabled user). Idempotent.
