@@ -68,6 +68,8 @@ pub struct Snapshot {
 
 pub struct ResponseCache {
     entries: Mutex<Entries>,
+    /// Whether a document (and operation) may be kept, as parsed once.
+    documents: Mutex<HashMap<(String, Option<String>), bool>>,
     /// Per tenant, how many changes were reported.
     changes: Mutex<HashMap<Uuid, u64>>,
     /// Bumped whenever events may have been missed: everything before is stale.
@@ -122,6 +124,7 @@ impl ResponseCache {
     pub fn new(bus: EventBus, max_entries: usize, max_bytes: usize) -> Arc<ResponseCache> {
         let cache = Arc::new(ResponseCache {
             entries: Mutex::new(Entries::default()),
+            documents: Mutex::new(HashMap::new()),
             changes: Mutex::new(HashMap::new()),
             epoch: AtomicU64::new(0),
             bus,
@@ -170,7 +173,19 @@ impl ResponseCache {
         if self.max_entries == 0 || !self.bus.is_listening() {
             return None;
         }
-        if !cacheable(&request.query, request.operation_name.as_deref()) {
+        // Clients send the same few documents again and again: each is parsed once.
+        let document = (request.query.clone(), request.operation_name.clone());
+        let known = self.documents.lock().expect("invariant: never poisoned").get(&document).copied();
+        let keep = known.unwrap_or_else(|| {
+            let keep = cacheable(&request.query, request.operation_name.as_deref());
+            let mut documents = self.documents.lock().expect("invariant: never poisoned");
+            if documents.len() >= 1024 {
+                documents.clear();
+            }
+            documents.insert(document, keep);
+            keep
+        });
+        if !keep {
             return None;
         }
         let caller = match actor.principal {
