@@ -113,6 +113,7 @@ pub fn app() -> Html {
 fn switch(route: Route) -> Html {
     match route {
         Route::Overview => html! { <pages::overview::Overview /> },
+        Route::Devices => html! { <pages::devices::Devices /> },
         Route::Sites => html! { <pages::sites::Sites /> },
         Route::Users => html! { <pages::users::Users /> },
         Route::Customers => html! { <pages::customers::Customers /> },

@@ -31,4 +31,5 @@ operations! {
     "graphql/users.graphql" => [Users, CreateUser, SetUserDisabled],
     "graphql/tenants.graphql" => [Tenants, CreateTenant],
     "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
+    "graphql/devices.graphql" => [Devices],
 }

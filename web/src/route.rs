@@ -5,6 +5,8 @@ use yew_router::Routable;
 pub enum Route {
     #[at("/")]
     Overview,
+    #[at("/devices")]
+    Devices,
     #[at("/sites")]
     Sites,
     #[at("/users")]

@@ -74,3 +74,85 @@ async fn a_user_signs_in_sees_the_shell_switches_language_and_signs_out() -> any
     browser.close().await?;
     Ok(())
 }
+
+/// Rows of the device list, once they number `n` (the list reloads after a filter).
+async fn device_rows(browser: &Browser, n: usize) -> anyhow::Result<Vec<String>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let rows = browser.client.find_all(Locator::Css("tr.device")).await?;
+        if rows.len() == n {
+            let mut serials = Vec::new();
+            for row in rows {
+                serials.push(row.attr("data-serial").await?.unwrap_or_default());
+            }
+            return Ok(serials);
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "{} device rows, not {n}", rows.len());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> anyhow::Result<()> {
+    use cartouche_e2e::agent_socket::{self, acked, interpreted, upload};
+    use cartouche_schema::wire::{Cycle, RawReading};
+
+    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
+    let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
+    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-lyon").await?;
+    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
+    let at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let readings = vec![
+        RawReading::snmp("10.9.0.11", Cycle::Discovery, at, cartouche_e2e::recording("librenms/konica_c250i.snmprec")),
+        RawReading::snmp(
+            "10.9.0.12",
+            Cycle::Discovery,
+            at,
+            cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec"),
+        ),
+    ];
+    upload(&mut socket, 1, readings).await;
+    acked(&mut socket, 1, &mut Vec::new()).await;
+    assert_eq!(interpreted(&app, agent_id.parse()?, 1).await, None);
+    let found =
+        admin.data("{ devices { edges { node { serial vendor } } } }", serde_json::json!({}), "devices").await?;
+    let brother = found["edges"]
+        .as_array()
+        .and_then(|edges| edges.iter().find(|e| e["node"]["vendor"] == "Brother"))
+        .and_then(|e| e["node"]["serial"].as_str())
+        .expect("the Brother is listed with its serial")
+        .to_owned();
+
+    let browser = Browser::start().await?;
+    browser.client.goto(&format!("{}/devices", app.base_url)).await?;
+    browser.wait_for("input[name=email]").await?.send_keys("admin@acme.test").await?;
+    browser.wait_for("input[name=password]").await?.send_keys("correct horse battery").await?;
+    browser.wait_for("button[type=submit]").await?.click().await?;
+    browser.wait_for("form.filters").await?;
+    let serials = device_rows(&browser, 2).await?;
+    assert!(serials.contains(&brother), "{serials:?}");
+    browser.wait_for_text("Lyon").await?;
+    browser.wait_for("tr.device .gauge").await?;
+    browser.screenshot("devices").await?;
+
+    // Part of a serial, searched on the server.
+    let part = &brother[brother.len() - 5..];
+    browser.wait_for("input[name=search]").await?.send_keys(part).await?;
+    browser.wait_for("form.filters button[type=submit]").await?.click().await?;
+    assert_eq!(device_rows(&browser, 1).await?, vec![brother.clone()]);
+    browser.screenshot("devices-search").await?;
+
+    // Nothing matches: the empty state says so; clearing brings the fleet back.
+    browser.wait_for("input[name=vendor]").await?.send_keys("Xerox").await?;
+    browser.wait_for("form.filters button[type=submit]").await?.click().await?;
+    device_rows(&browser, 0).await?;
+    browser.wait_for_text("No devices match").await?;
+    browser.client.find(Locator::Css("form.filters button[type=button]")).await?.click().await?;
+    device_rows(&browser, 2).await?;
+
+    browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
+    browser.wait_for_text("Périphériques").await?;
+    browser.close().await?;
+    Ok(())
+}

@@ -41,6 +41,7 @@ pub fn shell(props: &ShellProps) -> Html {
                 </div>
                 <ul>
                     { link(Route::Overview, Text::Overview) }
+                    { link(Route::Devices, Text::Devices) }
                     { link(Route::Sites, Text::Sites) }
                     { link(Route::Customers, Text::Customers) }
                     { link(Route::Users, Text::Users) }

@@ -1,0 +1,247 @@
+//! The fleet: devices searched and filtered on the server (site, status, vendor, text), a page
+//! of 50 at a time with their page count and supply levels.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+use crate::components::format::short_time;
+use crate::components::paged::{ListFooter, Loader, use_paged};
+use crate::context::use_app;
+use crate::i18n::Text;
+use crate::queries::{self, Devices as DevicesQuery, Sites as SitesQuery};
+
+type Device = queries::devices::DevicesDevicesEdgesNode;
+type Status = queries::devices::DeviceStatus;
+
+/// The filter as the form holds it (empty: not narrowed).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Filter {
+    search: String,
+    status: String,
+    site: String,
+    vendor: String,
+}
+
+impl Filter {
+    fn input(&self) -> queries::devices::DeviceFilterInput {
+        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        queries::devices::DeviceFilterInput {
+            site_id: some(&self.site),
+            agent_id: None,
+            status: match self.status.as_str() {
+                "OK" => Some(Status::OK),
+                "WARNING" => Some(Status::WARNING),
+                "ERROR" => Some(Status::ERROR),
+                "OFFLINE" => Some(Status::OFFLINE),
+                "UNKNOWN" => Some(Status::UNKNOWN),
+                _ => None,
+            },
+            vendor: some(&self.vendor),
+            search: some(&self.search),
+        }
+    }
+}
+
+const STATUSES: [(&str, Text); 5] = [
+    ("OK", Text::StatusOk),
+    ("WARNING", Text::StatusWarning),
+    ("ERROR", Text::StatusError),
+    ("OFFLINE", Text::StatusOffline),
+    ("UNKNOWN", Text::StatusUnknown),
+];
+
+fn status_of(status: &Status) -> (&'static str, Text) {
+    match status {
+        Status::OK => ("ok", Text::StatusOk),
+        Status::WARNING => ("warning", Text::StatusWarning),
+        Status::ERROR => ("error", Text::StatusError),
+        Status::OFFLINE => ("offline", Text::StatusOffline),
+        _ => ("unknown", Text::StatusUnknown),
+    }
+}
+
+#[function_component(Devices)]
+pub fn devices() -> Html {
+    let app = use_app();
+    // What the form shows, and what the list was asked with (applied on submit).
+    let editing = use_state(Filter::default);
+    let applied = use_state(Filter::default);
+    let sites = use_state(HashMap::<String, String>::new);
+    {
+        let (api, sites) = (app.api.clone(), sites.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let vars = queries::sites::Variables { first: Some(100), after: None };
+                if let Ok(data) = api.run::<SitesQuery>(vars).await {
+                    sites.set(data.sites.edges.into_iter().map(|e| (e.node.id, e.node.name)).collect());
+                }
+            });
+        });
+    }
+    let loader: Loader<Device> = {
+        let api = app.api.clone();
+        let filter = (*applied).clone();
+        Rc::new(move |after| {
+            let (api, filter) = (api.clone(), filter.input());
+            Box::pin(async move {
+                let vars = queries::devices::Variables { first: Some(50), after, filter: Some(filter) };
+                let data = api.run::<DevicesQuery>(vars).await?;
+                let info = data.devices.page_info;
+                let next = info.has_next_page.then_some(info.end_cursor).flatten();
+                Ok((data.devices.edges.into_iter().map(|e| e.node).collect(), next))
+            })
+        })
+    };
+    let list = use_paged(loader);
+    let onsubmit = {
+        let (editing, applied, reload) = (editing.clone(), applied.clone(), list.reload.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            applied.set((*editing).clone());
+            reload.emit(());
+        })
+    };
+    let clear = {
+        let (editing, applied, reload) = (editing.clone(), applied.clone(), list.reload.clone());
+        Callback::from(move |_: MouseEvent| {
+            editing.set(Filter::default());
+            applied.set(Filter::default());
+            reload.emit(());
+        })
+    };
+    let set = |update: fn(&mut Filter, String)| {
+        let editing = editing.clone();
+        move |value: String| {
+            let mut next = (*editing).clone();
+            update(&mut next, value);
+            editing.set(next);
+        }
+    };
+    let on_search = {
+        let set = set(|f, v| f.search = v);
+        Callback::from(move |e: InputEvent| set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()))
+    };
+    let on_vendor = {
+        let set = set(|f, v| f.vendor = v);
+        Callback::from(move |e: InputEvent| set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()))
+    };
+    let on_status = {
+        let set = set(|f, v| f.status = v);
+        Callback::from(move |e: Event| set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+    };
+    let on_site = {
+        let set = set(|f, v| f.site = v);
+        Callback::from(move |e: Event| set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+    };
+    let mut site_options: Vec<(String, String)> = sites.iter().map(|(id, name)| (id.clone(), name.clone())).collect();
+    site_options.sort_by(|a, b| a.1.cmp(&b.1));
+    let state = &*list.state;
+    html! {
+        <section class="page devices">
+            <h1>{ app.t(Text::Devices) }</h1>
+            <form class="filters" role="search" aria-label={app.t(Text::Filter)} {onsubmit}>
+                <div class="field grow">
+                    <label for="device-search">{ app.t(Text::Search) }</label>
+                    <input id="device-search" name="search" type="search" value={editing.search.clone()}
+                        placeholder={app.t(Text::SearchHint)} oninput={on_search} />
+                </div>
+                <div class="field">
+                    <label for="device-status">{ app.t(Text::Status) }</label>
+                    <select id="device-status" name="status" onchange={on_status}>
+                        <option value="" selected={editing.status.is_empty()}>{ app.t(Text::AnyStatus) }</option>
+                        { for STATUSES.iter().map(|(value, text)| html! {
+                            <option value={*value} selected={editing.status == *value}>{ app.t(*text) }</option>
+                        }) }
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="device-site">{ app.t(Text::Site) }</label>
+                    <select id="device-site" name="site" onchange={on_site}>
+                        <option value="" selected={editing.site.is_empty()}>{ app.t(Text::AnySite) }</option>
+                        { for site_options.iter().map(|(id, name)| html! {
+                            <option value={id.clone()} selected={editing.site == *id}>{ name }</option>
+                        }) }
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="device-vendor">{ app.t(Text::Vendor) }</label>
+                    <input id="device-vendor" name="vendor" type="text" value={editing.vendor.clone()} oninput={on_vendor} />
+                </div>
+                <div class="buttons">
+                    <button type="submit" class="primary">{ app.t(Text::Filter) }</button>
+                    <button type="button" onclick={clear}>{ app.t(Text::Clear) }</button>
+                </div>
+            </form>
+            <table class="list">
+                <thead><tr>
+                    <th scope="col">{ app.t(Text::Status) }</th>
+                    <th scope="col">{ app.t(Text::Model) }</th>
+                    <th scope="col">{ app.t(Text::Serial) }</th>
+                    <th scope="col">{ app.t(Text::Address) }</th>
+                    <th scope="col">{ app.t(Text::Site) }</th>
+                    <th scope="col" class="number">{ app.t(Text::Pages) }</th>
+                    <th scope="col">{ app.t(Text::Supplies) }</th>
+                    <th scope="col">{ app.t(Text::LastSeen) }</th>
+                </tr></thead>
+                <tbody>
+                    { for state.items.iter().map(|device| device_row(&app, &sites, device)) }
+                </tbody>
+            </table>
+            <ListFooter loading={state.loading} has_more={state.next.is_some()} empty={state.items.is_empty()}
+                empty_text={Text::NoDevices} error={state.error.clone()} on_more={list.load_more.clone()} />
+        </section>
+    }
+}
+
+fn device_row(app: &crate::context::AppContext, sites: &HashMap<String, String>, device: &Device) -> Html {
+    let (class, text) = status_of(&device.status);
+    let model = [device.vendor.as_deref(), device.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let total = device.latest_counters.iter().find(|c| c.kind == "total");
+    let site = device.site_id.as_ref().and_then(|id| sites.get(id)).cloned().unwrap_or_else(|| "—".to_owned());
+    html! {
+        <tr class="device" data-serial={device.serial.clone()}>
+            <td><span class={classes!("status", class)}>{ app.t(text) }</span></td>
+            <td>{ if model.is_empty() { "—".to_owned() } else { model } }</td>
+            <td class="mono">{ device.serial.clone().unwrap_or_else(|| "—".to_owned()) }</td>
+            <td>
+                <span class="mono">{ &device.address }</span>
+                if let Some(host) = &device.host_name { <span class="secondary">{ host }</span> }
+            </td>
+            <td>{ site }</td>
+            <td class="number">
+                if let Some(total) = total {
+                    { total.value }
+                    if total.flag.is_some() {
+                        <span class="flag" title={app.t(Text::FlaggedCounter)} aria-label={app.t(Text::FlaggedCounter)}>{ " ⚑" }</span>
+                    }
+                } else { { "—" } }
+            </td>
+            <td class="gauges">
+                { for device.supplies.iter().map(|supply| {
+                    let name = [supply.color.as_deref(), Some(supply.kind.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                    let percent = supply.percent.map(|p| p.clamp(0.0, 100.0));
+                    let label = match percent {
+                        Some(p) => format!("{name} {p:.0} %"),
+                        None => format!("{name}: {}", supply.state),
+                    };
+                    // Low, empty or a full receptacle needs someone; a level the device does
+                    // not measure is shown as such, not as empty.
+                    let attention = matches!(supply.state.as_str(), "low" | "empty" | "full");
+                    html! {
+                        <span class={classes!("gauge", supply.color.clone(), attention.then_some("attention"),
+                                percent.is_none().then_some("unmeasured"))}
+                            role="img" aria-label={label.clone()} title={label}>
+                            if let Some(percent) = percent {
+                                <span class="level" style={format!("height: {percent:.0}%")}></span>
+                            }
+                        </span>
+                    }
+                }) }
+            </td>
+            <td>{ short_time(&device.last_seen_at) }</td>
+        </tr>
+    }
+}
