@@ -133,6 +133,11 @@ pub enum Text {
     Filter,
     Clear,
     FlaggedCounter,
+    FleetAtAGlance,
+    OpenAlerts,
+    LowSupplies,
+    AgentsLinked,
+    SeeDevices,
 }
 
 impl Text {
@@ -230,6 +235,11 @@ impl Text {
             StatusUnknown => ("Unknown", "Inconnu"),
             Filter => ("Filter", "Filtrer"),
             Clear => ("Clear", "Effacer"),
+            FleetAtAGlance => ("The fleet at a glance", "Le parc en un coup d'œil"),
+            OpenAlerts => ("Open alerts", "Alertes en cours"),
+            LowSupplies => ("Supplies below 10\u{a0}%", "Consommables sous 10\u{a0}%"),
+            AgentsLinked => ("Agents linked", "Agents connectés"),
+            SeeDevices => ("See the devices", "Voir les périphériques"),
             FlaggedCounter => (
                 "Flagged: not billed as is (decrease, wrap or implausible jump)",
                 "Signalé : non facturé tel quel (baisse, rebouclage ou saut improbable)",

@@ -32,4 +32,5 @@ operations! {
     "graphql/tenants.graphql" => [Tenants, CreateTenant],
     "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
     "graphql/devices.graphql" => [Devices],
+    "graphql/fleet.graphql" => [FleetSummary],
 }

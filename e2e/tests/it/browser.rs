@@ -151,8 +151,16 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     browser.client.find(Locator::Css("form.filters button[type=button]")).await?.click().await?;
     device_rows(&browser, 2).await?;
 
+    // The overview counts the fleet: two devices, the agent linked.
+    browser.client.find(Locator::LinkText("Overview")).await?.click().await?;
+    browser.wait_for_text("The fleet at a glance").await?;
+    let total = browser.wait_for(".tile.total .value").await?.text().await?;
+    assert_eq!(total, "2");
+    assert_eq!(browser.wait_for(".tile.agents .value").await?.text().await?, "1 / 1");
+    browser.screenshot("overview").await?;
+
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
-    browser.wait_for_text("Périphériques").await?;
+    browser.wait_for_text("Le parc en un coup d'œil").await?;
     browser.close().await?;
     Ok(())
 }

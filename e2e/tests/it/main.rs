@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod cycles;
 mod fleet_api;
+mod fleet_summary;
 mod health;
 mod ingestion;
 mod jobs;

@@ -1,9 +1,66 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use crate::api::ApiError;
 use crate::context::{role_text, use_app};
 use crate::i18n::Text;
+use crate::queries::{self, FleetSummary as SummaryQuery};
 use crate::route::Route;
+
+type Summary = queries::fleet_summary::FleetSummaryFleetSummary;
+
+/// Supplies below this level count as low on the overview.
+const LOW_SUPPLY_PERCENT: f64 = 10.0;
+
+/// The fleet at a glance: devices by status, open alerts, low supplies, agents linked.
+#[function_component(FleetGlance)]
+fn fleet_glance() -> Html {
+    let app = use_app();
+    let summary = use_state(|| None::<Result<Summary, ApiError>>);
+    {
+        let (api, summary) = (app.api.clone(), summary.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let vars = queries::fleet_summary::Variables { low: Some(LOW_SUPPLY_PERCENT) };
+                summary.set(Some(api.run::<SummaryQuery>(vars).await.map(|data| data.fleet_summary)));
+            });
+        });
+    }
+    let tile = |class: &'static str, value: i64, label: Text| {
+        html! {
+            <li class={classes!("tile", class)}>
+                <span class="value">{ value }</span>
+                <span class="label">{ app.t(label) }</span>
+            </li>
+        }
+    };
+    match &*summary {
+        None => html! { <p role="status">{ app.t(Text::Loading) }</p> },
+        Some(Err(error)) => html! { <p class="form-error" role="alert">{ &error.message }</p> },
+        Some(Ok(s)) => html! {
+            <section class="glance" aria-label={app.t(Text::FleetAtAGlance)}>
+                <h2>{ app.t(Text::FleetAtAGlance) }</h2>
+                <ul class="tiles">
+                    { tile("total", s.devices, Text::Devices) }
+                    { tile("ok", s.ok, Text::StatusOk) }
+                    { tile("warning", s.warning, Text::StatusWarning) }
+                    { tile("error", s.error, Text::StatusError) }
+                    { tile("offline", s.offline, Text::StatusOffline) }
+                    { tile("unknown", s.unknown, Text::StatusUnknown) }
+                </ul>
+                <ul class="tiles">
+                    { tile(if s.open_alerts > 0 { "error" } else { "ok" }, s.open_alerts, Text::OpenAlerts) }
+                    { tile(if s.low_supplies > 0 { "warning" } else { "ok" }, s.low_supplies, Text::LowSupplies) }
+                    <li class={classes!("tile", "agents", if s.agents_connected < s.agents { "warning" } else { "ok" })}>
+                        <span class="value">{ format!("{} / {}", s.agents_connected, s.agents) }</span>
+                        <span class="label">{ app.t(Text::AgentsLinked) }</span>
+                    </li>
+                </ul>
+                <Link<Route> to={Route::Devices}>{ app.t(Text::SeeDevices) }</Link<Route>>
+            </section>
+        },
+    }
+}
 
 /// Where a signed-in user lands: who and where they are, and what they can set up.
 #[function_component(Overview)]
@@ -28,6 +85,7 @@ pub fn overview() -> Html {
                 <dt>{ app.t(Text::YourRole) }</dt>
                 <dd>{ app.t(role_text(viewer.role)) }</dd>
             </dl>
+            <FleetGlance />
             <p>{ app.t(Text::OverviewIntro) }</p>
             <ul class="cards">
                 { card(Route::Sites, Text::Sites) }

@@ -66,6 +66,51 @@ pub enum DeviceKind {
     Local,
 }
 
+pub struct FleetSummaryNode(queries::FleetSummary);
+
+fn count(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The fleet at a glance.
+#[Object(name = "FleetSummary")]
+impl FleetSummaryNode {
+    async fn devices(&self) -> i32 {
+        count(self.0.devices)
+    }
+    async fn ok(&self) -> i32 {
+        count(self.0.ok)
+    }
+    async fn warning(&self) -> i32 {
+        count(self.0.warning)
+    }
+    async fn error(&self) -> i32 {
+        count(self.0.error)
+    }
+    async fn offline(&self) -> i32 {
+        count(self.0.offline)
+    }
+    async fn unknown(&self) -> i32 {
+        count(self.0.unknown)
+    }
+    /// Alerts not ended.
+    async fn open_alerts(&self) -> i32 {
+        count(self.0.open_alerts)
+    }
+    /// Supplies below the threshold asked (a waste receptacle: its room left below it).
+    async fn low_supplies(&self) -> i32 {
+        count(self.0.low_supplies)
+    }
+    /// Agents not revoked.
+    async fn agents(&self) -> i32 {
+        count(self.0.agents)
+    }
+    /// Agents linked now.
+    async fn agents_connected(&self) -> i32 {
+        count(self.0.agents_connected)
+    }
+}
+
 pub struct DeviceNode(pub Device);
 
 #[Object(name = "Device")]
@@ -332,6 +377,31 @@ impl DeviceQuery {
             |(d, key)| Keyset { key: key.clone(), id: d.id },
             |(d, _)| DeviceNode(d),
         ))
+    }
+
+    /// The fleet at a glance (on one site when `siteId` is given): devices by status, open
+    /// alerts, supplies below `lowSupplyPercent` (0 to 100, 10 when not given), agents and
+    /// how many are linked.
+    async fn fleet_summary(
+        &self,
+        ctx: &Context<'_>,
+        site_id: Option<ID>,
+        low_supply_percent: Option<f64>,
+    ) -> async_graphql::Result<FleetSummaryNode> {
+        let actor = actor(ctx)?;
+        let low_supply_percent = low_supply_percent.unwrap_or(10.0);
+        if !(0.0..=100.0).contains(&low_supply_percent) {
+            return Err(ApiError::validation("lowSupplyPercent", "0 to 100").into());
+        }
+        let site = site_id.as_ref().map(|s| parse_id("siteId", s)).transpose()?;
+        let mut conn = conn(ctx).await?;
+        if let Some(site) = site {
+            Site::find(&mut conn, &actor.scope, site).await.map_err(|e| ApiError::from_db("site", e))?;
+        }
+        let summary = queries::fleet_summary(&mut conn, &actor.scope, site, low_supply_percent)
+            .await
+            .map_err(|e| ApiError::from_db("fleet", e))?;
+        Ok(FleetSummaryNode(summary))
     }
 
     async fn device(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<DeviceNode> {
