@@ -114,6 +114,7 @@ fn switch(route: Route) -> Html {
     match route {
         Route::Overview => html! { <pages::overview::Overview /> },
         Route::Devices => html! { <pages::devices::Devices /> },
+        Route::Device { id } => html! { <pages::device::DevicePage {id} /> },
         Route::Sites => html! { <pages::sites::Sites /> },
         Route::Users => html! { <pages::users::Users /> },
         Route::Customers => html! { <pages::customers::Customers /> },

@@ -32,5 +32,6 @@ operations! {
     "graphql/tenants.graphql" => [Tenants, CreateTenant],
     "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
     "graphql/devices.graphql" => [Devices],
+    "graphql/device.graphql" => [Device],
     "graphql/fleet.graphql" => [FleetSummary],
 }

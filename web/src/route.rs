@@ -7,6 +7,8 @@ pub enum Route {
     Overview,
     #[at("/devices")]
     Devices,
+    #[at("/devices/:id")]
+    Device { id: String },
     #[at("/sites")]
     Sites,
     #[at("/users")]

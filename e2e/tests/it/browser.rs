@@ -159,8 +159,24 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     assert_eq!(browser.wait_for(".tile.agents .value").await?.text().await?, "1 / 1");
     browser.screenshot("overview").await?;
 
+    // A device's page: identity, supplies with their levels, alerts, addresses.
+    browser.client.find(Locator::LinkText("Devices")).await?.click().await?;
+    device_rows(&browser, 2).await?;
+    browser
+        .client
+        .find(Locator::XPath("//tr[contains(@class, 'device')]//a[contains(., 'Brother')]"))
+        .await?
+        .click()
+        .await?;
+    browser.wait_for(".device-page").await?;
+    browser.wait_for_text(&brother).await?;
+    browser.wait_for("tr.supply .gauge").await?;
+    browser.wait_for_text("10.9.0.12").await?;
+    browser.screenshot("device").await?;
+
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
-    browser.wait_for_text("Le parc en un coup d'œil").await?;
+    browser.wait_for_text("Retour aux périphériques").await?;
+    browser.screenshot("device-fr").await?;
     browser.close().await?;
     Ok(())
 }

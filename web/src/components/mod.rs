@@ -2,6 +2,7 @@
 
 pub mod form;
 pub mod format;
+pub mod gauge;
 pub mod lang_switch;
 pub mod paged;
 pub mod shell;

@@ -6,12 +6,15 @@ use std::rc::Rc;
 
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
+use yew_router::prelude::*;
 
 use crate::components::format::short_time;
+use crate::components::gauge::supply_gauge;
 use crate::components::paged::{ListFooter, Loader, use_paged};
 use crate::context::use_app;
 use crate::i18n::Text;
 use crate::queries::{self, Devices as DevicesQuery, Sites as SitesQuery};
+use crate::route::Route;
 
 type Device = queries::devices::DevicesDevicesEdgesNode;
 type Status = queries::devices::DeviceStatus;
@@ -53,12 +56,14 @@ const STATUSES: [(&str, Text); 5] = [
     ("UNKNOWN", Text::StatusUnknown),
 ];
 
-fn status_of(status: &Status) -> (&'static str, Text) {
-    match status {
-        Status::OK => ("ok", Text::StatusOk),
-        Status::WARNING => ("warning", Text::StatusWarning),
-        Status::ERROR => ("error", Text::StatusError),
-        Status::OFFLINE => ("offline", Text::StatusOffline),
+/// A status as the page shows it (CSS class, text), from any query's status enum (each
+/// query has its own type; all serialise to the schema's word).
+pub(crate) fn status_of(status: &impl serde::Serialize) -> (&'static str, Text) {
+    match serde_json::to_value(status).ok().as_ref().and_then(|v| v.as_str()) {
+        Some("OK") => ("ok", Text::StatusOk),
+        Some("WARNING") => ("warning", Text::StatusWarning),
+        Some("ERROR") => ("error", Text::StatusError),
+        Some("OFFLINE") => ("offline", Text::StatusOffline),
         _ => ("unknown", Text::StatusUnknown),
     }
 }
@@ -204,7 +209,11 @@ fn device_row(app: &crate::context::AppContext, sites: &HashMap<String, String>,
     html! {
         <tr class="device" data-serial={device.serial.clone()}>
             <td><span class={classes!("status", class)}>{ app.t(text) }</span></td>
-            <td>{ if model.is_empty() { "—".to_owned() } else { model } }</td>
+            <td>
+                <Link<Route> to={Route::Device { id: device.id.clone() }}>
+                    { if model.is_empty() { device.address.clone() } else { model } }
+                </Link<Route>>
+            </td>
             <td class="mono">{ device.serial.clone().unwrap_or_else(|| "—".to_owned()) }</td>
             <td>
                 <span class="mono">{ &device.address }</span>
@@ -220,26 +229,7 @@ fn device_row(app: &crate::context::AppContext, sites: &HashMap<String, String>,
                 } else { { "—" } }
             </td>
             <td class="gauges">
-                { for device.supplies.iter().map(|supply| {
-                    let name = [supply.color.as_deref(), Some(supply.kind.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" ");
-                    let percent = supply.percent.map(|p| p.clamp(0.0, 100.0));
-                    let label = match percent {
-                        Some(p) => format!("{name} {p:.0} %"),
-                        None => format!("{name}: {}", supply.state),
-                    };
-                    // Low, empty or a full receptacle needs someone; a level the device does
-                    // not measure is shown as such, not as empty.
-                    let attention = matches!(supply.state.as_str(), "low" | "empty" | "full");
-                    html! {
-                        <span class={classes!("gauge", supply.color.clone(), attention.then_some("attention"),
-                                percent.is_none().then_some("unmeasured"))}
-                            role="img" aria-label={label.clone()} title={label}>
-                            if let Some(percent) = percent {
-                                <span class="level" style={format!("height: {percent:.0}%")}></span>
-                            }
-                        </span>
-                    }
-                }) }
+                { for device.supplies.iter().map(|s| supply_gauge(s.color.as_deref(), &s.kind, s.percent, &s.state)) }
             </td>
             <td>{ short_time(&device.last_seen_at) }</td>
         </tr>

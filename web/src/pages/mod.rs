@@ -2,6 +2,7 @@
 
 pub mod api_tokens;
 pub mod customers;
+pub mod device;
 pub mod devices;
 pub mod login;
 pub mod not_found;

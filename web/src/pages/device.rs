@@ -1,0 +1,223 @@
+//! One device: identity, status, counters (latest values and total pages over 90 days as a
+//! chart), supplies with their serials and history, alerts, and where it has been.
+
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::ApiError;
+use crate::components::format::{short_date, short_time};
+use crate::components::gauge::supply_gauge;
+use crate::context::use_app;
+use crate::i18n::Text;
+use crate::pages::devices::status_of;
+use crate::queries::{self, Device as DeviceQuery};
+use crate::route::Route;
+
+type Device = queries::device::DeviceDevice;
+type Point = queries::device::DeviceDeviceCounters;
+
+#[derive(Properties, PartialEq)]
+pub struct DevicePageProps {
+    pub id: String,
+}
+
+/// Now and 90 days ago, as the API's DateTime.
+fn last_90_days() -> (String, String) {
+    let now = js_sys::Date::new_0();
+    let from = js_sys::Date::new(&(now.get_time() - 90.0 * 86_400_000.0).into());
+    (String::from(from.to_iso_string()), String::from(now.to_iso_string()))
+}
+
+#[function_component(DevicePage)]
+pub fn device_page(props: &DevicePageProps) -> Html {
+    let app = use_app();
+    let device = use_state(|| None::<Result<Device, ApiError>>);
+    {
+        let (api, device) = (app.api.clone(), device.clone());
+        use_effect_with(props.id.clone(), move |id| {
+            let id = id.clone();
+            device.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                let (from, to) = last_90_days();
+                let vars = queries::device::Variables { id, from, to };
+                device.set(Some(api.run::<DeviceQuery>(vars).await.map(|data| data.device)));
+            });
+        });
+    }
+    let back = html! { <Link<Route> to={Route::Devices}>{ app.t(Text::BackToDevices) }</Link<Route>> };
+    let device = match &*device {
+        None => return html! { <section class="page"><p role="status">{ app.t(Text::Loading) }</p></section> },
+        Some(Err(error)) => {
+            return html! {
+                <section class="page">
+                    <p class="form-error" role="alert">{ &error.message }</p>
+                    { back }
+                </section>
+            };
+        }
+        Some(Ok(device)) => device,
+    };
+    let (class, status) = status_of(&device.status);
+    let title = [device.vendor.as_deref(), device.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let fact = |label: Text, value: Option<String>| match value.filter(|v| !v.is_empty()) {
+        Some(value) => html! { <><dt>{ app.t(label) }</dt><dd>{ value }</dd></> },
+        None => html! {},
+    };
+    let alerts: Vec<_> = device.alerts.edges.iter().map(|e| &e.node).collect();
+    html! {
+        <section class="page device-page">
+            { back }
+            <h1>
+                { if title.is_empty() { device.address.clone() } else { title } }
+                { " " }<span class={classes!("status", class)}>{ app.t(status) }</span>
+            </h1>
+            <div class="panels">
+                <section class="panel" aria-labelledby="identity">
+                    <h2 id="identity">{ app.t(Text::Identity) }</h2>
+                    <dl class="facts">
+                        { fact(Text::Serial, device.serial.clone()) }
+                        { fact(Text::Address, Some(device.address.clone())) }
+                        { fact(Text::HostName, device.host_name.clone()) }
+                        { fact(Text::Mac, device.mac.clone()) }
+                        { fact(Text::Firmware, device.firmware.clone()) }
+                        { fact(Text::Location, device.location.clone()) }
+                        { fact(Text::Profiles, Some(device.profiles.join(" › "))) }
+                        { fact(Text::FirstSeen, Some(short_time(&device.first_seen_at))) }
+                        { fact(Text::LastSeen, Some(short_time(&device.last_seen_at))) }
+                    </dl>
+                </section>
+                <section class="panel" aria-labelledby="counters">
+                    <h2 id="counters">{ app.t(Text::Counters) }</h2>
+                    <dl class="facts">
+                        { for device.latest_counters.iter().map(|c| html! {
+                            <>
+                                <dt>{ &c.kind }</dt>
+                                <dd class="number">
+                                    { c.value }
+                                    if c.flag.is_some() {
+                                        <span class="flag" title={app.t(Text::FlaggedCounter)} aria-label={app.t(Text::FlaggedCounter)}>{ " ⚑" }</span>
+                                    }
+                                </dd>
+                            </>
+                        }) }
+                    </dl>
+                    <h3>{ app.t(Text::PagesLast90Days) }</h3>
+                    { counter_chart(&app, &device.counters) }
+                </section>
+            </div>
+            <section class="panel" aria-labelledby="supplies">
+                <h2 id="supplies">{ app.t(Text::Supplies) }</h2>
+                <table class="list">
+                    <thead><tr>
+                        <th scope="col">{ app.t(Text::Supplies) }</th>
+                        <th scope="col">{ app.t(Text::Status) }</th>
+                        <th scope="col">{ app.t(Text::Serial) }</th>
+                        <th scope="col">{ app.t(Text::PartNumber) }</th>
+                        <th scope="col">{ app.t(Text::Installed) }</th>
+                    </tr></thead>
+                    <tbody>
+                        { for device.supplies.iter().map(|s| html! {
+                            <tr class="supply">
+                                <td>
+                                    { supply_gauge(s.color.as_deref(), &s.kind, s.percent, &s.state) }
+                                    { s.description.clone().unwrap_or_else(|| s.kind.clone()) }
+                                </td>
+                                <td>{ match s.percent { Some(p) => format!("{p:.0}\u{a0}%"), None => s.state.clone() } }</td>
+                                <td class="mono">{ s.serial.clone().unwrap_or_else(|| "—".into()) }</td>
+                                <td class="mono">{ s.part_number.clone().unwrap_or_else(|| "—".into()) }</td>
+                                <td>{ s.installed_at.as_deref().map(short_date).unwrap_or_else(|| "—".into()) }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+                if !device.supply_events.is_empty() {
+                    <h3>{ app.t(Text::SupplyHistory) }</h3>
+                    <ul class="events">
+                        { for device.supply_events.iter().map(|e| html! {
+                            <li>{ format!("{} — #{} {}", short_time(&e.at), e.supply_index, e.kind.replace('_', " ")) }</li>
+                        }) }
+                    </ul>
+                }
+            </section>
+            <section class="panel" aria-labelledby="alerts">
+                <h2 id="alerts">{ app.t(Text::Alerts) }</h2>
+                if alerts.is_empty() {
+                    <p class="empty">{ app.t(Text::NoAlerts) }</p>
+                } else {
+                    <table class="list">
+                        <thead><tr>
+                            <th scope="col">{ app.t(Text::Alerts) }</th>
+                            <th scope="col">{ app.t(Text::Severity) }</th>
+                            <th scope="col">{ app.t(Text::Started) }</th>
+                            <th scope="col">{ app.t(Text::Ended) }</th>
+                        </tr></thead>
+                        <tbody>
+                            { for alerts.iter().map(|a| html! {
+                                <tr class={classes!("alert", a.ended_at.is_none().then_some("open"))}>
+                                    <td>
+                                        <strong>{ a.fault_type.replace('_', " ") }</strong>
+                                        if let Some(description) = &a.description { <span class="secondary">{ description }</span> }
+                                    </td>
+                                    <td>{ &a.severity }</td>
+                                    <td>{ short_time(&a.started_at) }</td>
+                                    <td>{ a.ended_at.as_deref().map(short_time).unwrap_or_else(|| app.t(Text::StillOpen).to_owned()) }</td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                }
+            </section>
+            <section class="panel" aria-labelledby="addresses">
+                <h2 id="addresses">{ app.t(Text::Addresses) }</h2>
+                <ul class="events">
+                    { for device.addresses.iter().map(|a| html! {
+                        <li>
+                            <span class="mono">{ &a.address }</span>
+                            { a.host_name.as_ref().map(|h| format!(" ({h})")).unwrap_or_default() }
+                            { format!(" — {} {} → {}", app.t(Text::Since), short_time(&a.first_seen_at), short_time(&a.last_seen_at)) }
+                        </li>
+                    }) }
+                </ul>
+            </section>
+        </section>
+    }
+}
+
+/// The total counter over the period as a line, flagged readings marked.
+fn counter_chart(app: &crate::context::AppContext, points: &[Point]) -> Html {
+    if points.len() < 2 {
+        return html! { <p class="empty">{ app.t(Text::NoCounterHistory) }</p> };
+    }
+    let (width, height, pad) = (600.0_f64, 160.0_f64, 8.0_f64);
+    let min = points.iter().map(|p| p.value).min().unwrap_or(0) as f64;
+    let max = points.iter().map(|p| p.value).max().unwrap_or(0) as f64;
+    let span = (max - min).max(1.0);
+    let at = |i: usize, value: i64| {
+        let x = pad + (width - 2.0 * pad) * i as f64 / (points.len() - 1) as f64;
+        let y = height - pad - (height - 2.0 * pad) * (value as f64 - min) / span;
+        (x, y)
+    };
+    let line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, y) = at(i, p.value);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let first = points.first().map(|p| short_date(&p.period)).unwrap_or_default();
+    let last = points.last().map(|p| short_date(&p.period)).unwrap_or_default();
+    let summary = format!("{first}: {} — {last}: {}", min as i64, max as i64);
+    html! {
+        <figure class="chart">
+            <svg viewBox={format!("0 0 {width} {height}")} role="img" aria-label={summary.clone()}>
+                <polyline points={line.join(" ")} fill="none" stroke="currentColor" stroke-width="2" />
+                { for points.iter().enumerate().filter(|(_, p)| p.flag.is_some()).map(|(i, p)| {
+                    let (x, y) = at(i, p.value);
+                    html! { <circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="4" class="flagged" /> }
+                }) }
+            </svg>
+            <figcaption>{ summary }</figcaption>
+        </figure>
+    }
+}
