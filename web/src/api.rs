@@ -74,6 +74,11 @@ impl Api {
         *self.inner.on_signed_out.borrow_mut() = callback;
     }
 
+    /// The current access token (for the live connection's sign-in).
+    pub fn access_token(&self) -> Option<String> {
+        self.inner.access.borrow().clone()
+    }
+
     pub fn has_refresh_token(&self) -> bool {
         LocalStorage::get::<String>(REFRESH_KEY).is_ok()
     }

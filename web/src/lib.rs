@@ -5,6 +5,7 @@ mod app;
 mod components;
 mod context;
 mod i18n;
+mod live;
 mod pages;
 mod queries;
 mod route;

@@ -136,6 +136,18 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     browser.wait_for("tr.device .gauge").await?;
     browser.screenshot("devices").await?;
 
+    // A printer found while the page is open appears without a reload.
+    let found_later = vec![RawReading::snmp(
+        "10.9.0.13",
+        Cycle::Discovery,
+        at + chrono::Duration::seconds(30),
+        cartouche_e2e::recording("librenms/jetdirect.snmprec"),
+    )];
+    upload(&mut socket, 2, found_later).await;
+    acked(&mut socket, 2, &mut Vec::new()).await;
+    assert_eq!(interpreted(&app, agent_id.parse()?, 2).await, None);
+    device_rows(&browser, 3).await?;
+
     // Part of a serial, searched on the server.
     let part = &brother[brother.len() - 5..];
     browser.wait_for("input[name=search]").await?.send_keys(part).await?;
@@ -149,19 +161,19 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     device_rows(&browser, 0).await?;
     browser.wait_for_text("No devices match").await?;
     browser.client.find(Locator::Css("form.filters button[type=button]")).await?.click().await?;
-    device_rows(&browser, 2).await?;
+    device_rows(&browser, 3).await?;
 
-    // The overview counts the fleet: two devices, the agent linked.
+    // The overview counts the fleet: three devices, the agent linked.
     browser.client.find(Locator::LinkText("Overview")).await?.click().await?;
     browser.wait_for_text("The fleet at a glance").await?;
     let total = browser.wait_for(".tile.total .value").await?.text().await?;
-    assert_eq!(total, "2");
+    assert_eq!(total, "3");
     assert_eq!(browser.wait_for(".tile.agents .value").await?.text().await?, "1 / 1");
     browser.screenshot("overview").await?;
 
     // A device's page: identity, supplies with their levels, alerts, addresses.
     browser.client.find(Locator::LinkText("Devices")).await?.click().await?;
-    device_rows(&browser, 2).await?;
+    device_rows(&browser, 3).await?;
     browser
         .client
         .find(Locator::XPath("//tr[contains(@class, 'device')]//a[contains(., 'Brother')]"))
@@ -172,7 +184,21 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     browser.wait_for_text(&brother).await?;
     browser.wait_for("tr.supply .gauge").await?;
     browser.wait_for_text("10.9.0.12").await?;
+    browser.wait_for_text("69 %").await?;
     browser.screenshot("device").await?;
+
+    // The drum is read lower: the open page follows, live.
+    let drum = cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec")
+        .replace("1.3.6.1.2.1.43.11.1.1.9.1.3|2|17208", "1.3.6.1.2.1.43.11.1.1.9.1.3|2|5000");
+    upload(
+        &mut socket,
+        3,
+        vec![RawReading::snmp("10.9.0.12", Cycle::Discovery, at + chrono::Duration::seconds(60), drum)],
+    )
+    .await;
+    acked(&mut socket, 3, &mut Vec::new()).await;
+    assert_eq!(interpreted(&app, agent_id.parse()?, 3).await, None);
+    browser.wait_for_text("20 %").await?;
 
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
     browser.wait_for_text("Retour aux périphériques").await?;

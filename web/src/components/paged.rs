@@ -65,9 +65,15 @@ pub fn use_paged<T: Clone + PartialEq + 'static>(load: Loader<T>) -> PagedHandle
             }
         })
     };
+    // Counted outside the state: a callback kept from an earlier render (a live
+    // subscription's) still moves the generation on.
+    let reloads = use_mut_ref(|| 0u32);
     let reload = {
         let generation = generation.clone();
-        Callback::from(move |_| generation.set(*generation + 1))
+        Callback::from(move |_| {
+            *reloads.borrow_mut() += 1;
+            generation.set(*reloads.borrow());
+        })
     };
     PagedHandle { state, load_more, reload }
 }

@@ -13,6 +13,7 @@ use crate::components::gauge::supply_gauge;
 use crate::components::paged::{ListFooter, Loader, use_paged};
 use crate::context::use_app;
 use crate::i18n::Text;
+use crate::live::use_live;
 use crate::queries::{self, Devices as DevicesQuery, Sites as SitesQuery};
 use crate::route::Route;
 
@@ -101,6 +102,22 @@ pub fn devices() -> Html {
         })
     };
     let list = use_paged(loader);
+    // New and changed devices show up by themselves while the first page is all that is
+    // loaded (someone reading further pages is not sent back to the top).
+    let loaded = use_mut_ref(|| 0usize);
+    *loaded.borrow_mut() = list.state.items.len();
+    {
+        let reload = list.reload.clone();
+        use_live(
+            "subscription { deviceUpdated { deviceId } }",
+            serde_json::json!({}),
+            Callback::from(move |_| {
+                if *loaded.borrow() <= 50 {
+                    reload.emit(());
+                }
+            }),
+        );
+    }
     let onsubmit = {
         let (editing, applied, reload) = (editing.clone(), applied.clone(), list.reload.clone());
         Callback::from(move |e: SubmitEvent| {
