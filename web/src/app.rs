@@ -115,6 +115,7 @@ fn switch(route: Route) -> Html {
         Route::Overview => html! { <pages::overview::Overview /> },
         Route::Devices => html! { <pages::devices::Devices /> },
         Route::Device { id } => html! { <pages::device::DevicePage {id} /> },
+        Route::Agents => html! { <pages::agents::Agents /> },
         Route::Sites => html! { <pages::sites::Sites /> },
         Route::Users => html! { <pages::users::Users /> },
         Route::Customers => html! { <pages::customers::Customers /> },

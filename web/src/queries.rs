@@ -34,4 +34,5 @@ operations! {
     "graphql/devices.graphql" => [Devices],
     "graphql/device.graphql" => [Device],
     "graphql/fleet.graphql" => [FleetSummary],
+    "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent],
 }

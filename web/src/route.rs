@@ -9,6 +9,8 @@ pub enum Route {
     Devices,
     #[at("/devices/:id")]
     Device { id: String },
+    #[at("/agents")]
+    Agents,
     #[at("/sites")]
     Sites,
     #[at("/users")]

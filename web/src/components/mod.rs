@@ -6,4 +6,5 @@ pub mod gauge;
 pub mod lang_switch;
 pub mod paged;
 pub mod shell;
+pub mod sites;
 pub mod tenant_select;

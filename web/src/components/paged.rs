@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::api::ApiError;
+use crate::api::{Api, ApiError};
 use crate::context::use_app;
 use crate::i18n::Text;
 
@@ -107,4 +107,31 @@ pub fn list_footer(props: &ListFooterProps) -> Html {
             }
         </div>
     }
+}
+
+/// A row's action (delete, revoke): asks `question` first when there is one, runs the
+/// mutation `vars` makes of the row's id, then reloads the list.
+pub fn row_action<Q>(
+    api: &Api,
+    question: Option<&'static str>,
+    reload: &Callback<()>,
+    vars: fn(String) -> Q::Variables,
+) -> Callback<String>
+where
+    Q: graphql_client::GraphQLQuery + 'static,
+    Q::Variables: Clone,
+{
+    let (api, reload) = (api.clone(), reload.clone());
+    Callback::from(move |id: String| {
+        if let Some(question) = question
+            && !web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
+        {
+            return;
+        }
+        let (api, reload) = (api.clone(), reload.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = api.run::<Q>(vars(id)).await;
+            reload.emit(());
+        });
+    })
 }

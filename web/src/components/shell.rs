@@ -42,6 +42,7 @@ pub fn shell(props: &ShellProps) -> Html {
                 <ul>
                     { link(Route::Overview, Text::Overview) }
                     { link(Route::Devices, Text::Devices) }
+                    { link(Route::Agents, Text::Agents) }
                     { link(Route::Sites, Text::Sites) }
                     { link(Route::Customers, Text::Customers) }
                     { link(Route::Users, Text::Users) }

@@ -6,7 +6,7 @@ use yew::prelude::*;
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
 use crate::components::format::{short_date, short_time};
-use crate::components::paged::{ListFooter, Loader, use_paged};
+use crate::components::paged::{ListFooter, Loader, row_action, use_paged};
 use crate::context::{role_from, role_text, use_app};
 use crate::i18n::Text;
 use crate::queries::{self, ApiTokens as ApiTokensQuery, CreateApiToken, RevokeApiToken};
@@ -30,17 +30,8 @@ pub fn api_tokens() -> Html {
         })
     };
     let list = use_paged(loader);
-    let revoke = {
-        let api = app.api.clone();
-        let reload = list.reload.clone();
-        Callback::from(move |id: String| {
-            let (api, reload) = (api.clone(), reload.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = api.run::<RevokeApiToken>(queries::revoke_api_token::Variables { id }).await;
-                reload.emit(());
-            });
-        })
-    };
+    let revoke =
+        row_action::<RevokeApiToken>(&app.api, None, &list.reload, |id| queries::revoke_api_token::Variables { id });
     let state = &*list.state;
     html! {
         <section class="page">

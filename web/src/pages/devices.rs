@@ -11,10 +11,11 @@ use yew_router::prelude::*;
 use crate::components::format::short_time;
 use crate::components::gauge::supply_gauge;
 use crate::components::paged::{ListFooter, Loader, use_paged};
+use crate::components::sites::{sorted, use_site_names};
 use crate::context::use_app;
 use crate::i18n::Text;
 use crate::live::use_live;
-use crate::queries::{self, Devices as DevicesQuery, Sites as SitesQuery};
+use crate::queries::{self, Devices as DevicesQuery};
 use crate::route::Route;
 
 type Device = queries::devices::DevicesDevicesEdgesNode;
@@ -75,18 +76,7 @@ pub fn devices() -> Html {
     // What the form shows, and what the list was asked with (applied on submit).
     let editing = use_state(Filter::default);
     let applied = use_state(Filter::default);
-    let sites = use_state(HashMap::<String, String>::new);
-    {
-        let (api, sites) = (app.api.clone(), sites.clone());
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                let vars = queries::sites::Variables { first: Some(100), after: None };
-                if let Ok(data) = api.run::<SitesQuery>(vars).await {
-                    sites.set(data.sites.edges.into_iter().map(|e| (e.node.id, e.node.name)).collect());
-                }
-            });
-        });
-    }
+    let sites = use_site_names();
     let loader: Loader<Device> = {
         let api = app.api.clone();
         let filter = (*applied).clone();
@@ -158,8 +148,7 @@ pub fn devices() -> Html {
         let set = set(|f, v| f.site = v);
         Callback::from(move |e: Event| set(e.target_unchecked_into::<HtmlSelectElement>().value()))
     };
-    let mut site_options: Vec<(String, String)> = sites.iter().map(|(id, name)| (id.clone(), name.clone())).collect();
-    site_options.sort_by(|a, b| a.1.cmp(&b.1));
+    let site_options = sorted(&sites);
     let state = &*list.state;
     html! {
         <section class="page devices">

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod agents;
 pub mod api_tokens;
 pub mod customers;
 pub mod device;

@@ -4,7 +4,7 @@ use yew::prelude::*;
 
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
-use crate::components::paged::{ListFooter, Loader, use_paged};
+use crate::components::paged::{ListFooter, Loader, row_action, use_paged};
 use crate::components::tenant_select::TenantSelect;
 use crate::context::use_app;
 use crate::i18n::Text;
@@ -43,22 +43,9 @@ pub fn sites() -> Html {
     };
     let list = use_paged(loader);
     let can_edit = app.viewer.role.can_manage_setup();
-    let delete = {
-        let api = app.api.clone();
-        let reload = list.reload.clone();
-        let confirm_text = app.t(Text::ConfirmDelete);
-        Callback::from(move |id: String| {
-            let confirmed = web_sys::window().and_then(|w| w.confirm_with_message(confirm_text).ok()).unwrap_or(false);
-            if !confirmed {
-                return;
-            }
-            let (api, reload) = (api.clone(), reload.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = api.run::<DeleteSite>(queries::delete_site::Variables { id }).await;
-                reload.emit(());
-            });
-        })
-    };
+    let delete = row_action::<DeleteSite>(&app.api, Some(app.t(Text::ConfirmDelete)), &list.reload, |id| {
+        queries::delete_site::Variables { id }
+    });
     let state = &*list.state;
     html! {
         <section class="page">
