@@ -35,4 +35,5 @@ operations! {
     "graphql/device.graphql" => [Device],
     "graphql/fleet.graphql" => [FleetSummary],
     "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent],
+    "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],
 }

@@ -257,3 +257,51 @@ async fn an_agent_is_enrolled_from_its_page_and_shows_up_live() -> anyhow::Resul
     browser.close().await?;
     Ok(())
 }
+
+/// Rows of a list with `data-name` = `name`, once there.
+async fn row_named(browser: &Browser, class: &str, name: &str) -> anyhow::Result<String> {
+    Ok(browser.wait_for(&format!("tr.{class}[data-name='{name}']")).await?.text().await?)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snmp_credentials_are_made_and_their_secrets_never_come_back() -> anyhow::Result<()> {
+    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    app.tenant_with_enrollment_key("Acme").await?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&format!("{}/credentials", app.base_url)).await?;
+    sign_in(&browser, "admin@acme.test").await?;
+    browser.wait_for("form.credential-form").await?;
+
+    // v2c: a community, typed once.
+    browser.wait_for("form.credential-form input[name=name]").await?.send_keys("Office v2c").await?;
+    browser.wait_for("form.credential-form input[name=community]").await?.send_keys("s3cret-community").await?;
+    browser.wait_for("form.credential-form button[type=submit]").await?.click().await?;
+    assert!(row_named(&browser, "credential", "Office v2c").await?.contains("V2C"));
+
+    // v3: a password too short is refused next to its field, then a good one is kept.
+    browser.wait_for("select[name=version]").await?.select_by_value("V3").await?;
+    let name = browser.wait_for("form.credential-form input[name=name]").await?;
+    name.clear().await?;
+    name.send_keys("Office v3").await?;
+    browser.wait_for("form.credential-form input[name=user]").await?.send_keys("monitor").await?;
+    let auth = browser.wait_for("form.credential-form input[name=authPassword]").await?;
+    auth.send_keys("short").await?;
+    browser.wait_for("form.credential-form input[name=privPassword]").await?.send_keys("privacy-pass-2").await?;
+    browser.wait_for("form.credential-form button[type=submit]").await?.click().await?;
+    browser.wait_for(".field.invalid #field-authPassword-error").await?;
+    browser.screenshot("credentials-validation").await?;
+    auth.clear().await?;
+    auth.send_keys("auth-pass-1").await?;
+    browser.wait_for("form.credential-form button[type=submit]").await?.click().await?;
+    let row = row_named(&browser, "credential", "Office v3").await?;
+    assert!(row.contains("V3") && row.contains("monitor") && row.contains("SHA256") && row.contains("AES128"), "{row}");
+    browser.screenshot("credentials").await?;
+
+    // The secrets are nowhere on the page once stored.
+    let page = browser.client.source().await?;
+    for secret in ["s3cret-community", "auth-pass-1", "privacy-pass-2"] {
+        assert!(!page.contains(secret), "{secret} is still on the page");
+    }
+    browser.close().await?;
+    Ok(())
+}

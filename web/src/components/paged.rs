@@ -135,3 +135,13 @@ where
         });
     })
 }
+
+/// The button of a row's action, named for screen readers with what it acts on
+/// ("Delete Lyon"), calling `action` with the row's id.
+pub fn action_button(label: &'static str, what: &str, id: &str, action: &Callback<String>) -> Html {
+    let (id, action) = (id.to_owned(), action.clone());
+    html! {
+        <button type="button" class="danger" aria-label={format!("{label} {what}")}
+            onclick={Callback::from(move |_| action.emit(id.clone()))}>{ label }</button>
+    }
+}

@@ -43,6 +43,9 @@ pub fn shell(props: &ShellProps) -> Html {
                     { link(Route::Overview, Text::Overview) }
                     { link(Route::Devices, Text::Devices) }
                     { link(Route::Agents, Text::Agents) }
+                    if viewer.role.can_manage_setup() {
+                        { link(Route::Credentials, Text::Credentials) }
+                    }
                     { link(Route::Sites, Text::Sites) }
                     { link(Route::Customers, Text::Customers) }
                     { link(Route::Users, Text::Users) }

@@ -8,7 +8,7 @@ use yew::prelude::*;
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
 use crate::components::format::short_time;
-use crate::components::paged::{ListFooter, Loader, row_action, use_paged};
+use crate::components::paged::{ListFooter, Loader, action_button, row_action, use_paged};
 use crate::components::sites::{sorted, use_site_names};
 use crate::context::use_app;
 use crate::i18n::Text;
@@ -69,8 +69,6 @@ pub fn agents() -> Html {
                 <tbody>
                     { for state.items.iter().map(|agent| {
                         let (class, text) = status_of(&agent.status);
-                        let id = agent.id.clone();
-                        let revoke = revoke.clone();
                         let site = agent.site_id.as_ref().and_then(|s| sites.get(s)).cloned().unwrap_or_else(|| "—".into());
                         html! {
                             <tr class="agent" data-name={agent.name.clone()}>
@@ -83,9 +81,7 @@ pub fn agents() -> Html {
                                 if can_manage {
                                     <td>
                                         if !matches!(agent.status, Status::REVOKED) {
-                                            <button type="button" class="danger"
-                                                aria-label={format!("{} {}", app.t(Text::Revoke), agent.name)}
-                                                onclick={Callback::from(move |_| revoke.emit(id.clone()))}>{ app.t(Text::Revoke) }</button>
+                                            { action_button(app.t(Text::Revoke), &agent.name, &agent.id, &revoke) }
                                         }
                                     </td>
                                 }

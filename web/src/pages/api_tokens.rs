@@ -6,7 +6,7 @@ use yew::prelude::*;
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
 use crate::components::format::{short_date, short_time};
-use crate::components::paged::{ListFooter, Loader, row_action, use_paged};
+use crate::components::paged::{ListFooter, Loader, action_button, row_action, use_paged};
 use crate::context::{role_from, role_text, use_app};
 use crate::i18n::Text;
 use crate::queries::{self, ApiTokens as ApiTokensQuery, CreateApiToken, RevokeApiToken};
@@ -49,8 +49,6 @@ pub fn api_tokens() -> Html {
                 </tr></thead>
                 <tbody>
                     { for state.items.iter().map(|token| {
-                        let revoke = revoke.clone();
-                        let id = token.id.clone();
                         html! {
                             <tr class={classes!((!token.active).then_some("muted"))}>
                                 <td>{ &token.name }</td>
@@ -61,9 +59,7 @@ pub fn api_tokens() -> Html {
                                 <td>{ app.t(if token.active { Text::Active } else { Text::Inactive }) }</td>
                                 <td>
                                     if token.active {
-                                        <button type="button" class="danger" onclick={Callback::from(move |_| revoke.emit(id.clone()))}>
-                                            { app.t(Text::Revoke) }
-                                        </button>
+                                        { action_button(app.t(Text::Revoke), &token.name, &token.id, &revoke) }
                                     }
                                 </td>
                             </tr>

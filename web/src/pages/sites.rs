@@ -4,7 +4,7 @@ use yew::prelude::*;
 
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
-use crate::components::paged::{ListFooter, Loader, row_action, use_paged};
+use crate::components::paged::{ListFooter, Loader, action_button, row_action, use_paged};
 use crate::components::tenant_select::TenantSelect;
 use crate::context::use_app;
 use crate::i18n::Text;
@@ -63,8 +63,6 @@ pub fn sites() -> Html {
                 </tr></thead>
                 <tbody>
                     { for state.items.iter().map(|site| {
-                        let id = site.id.clone();
-                        let delete = delete.clone();
                         html! {
                             <tr>
                                 <td>{ &site.name }</td>
@@ -72,8 +70,7 @@ pub fn sites() -> Html {
                                 <td>{ site.address.clone().unwrap_or_default() }</td>
                                 <td>{ &site.tenant.name }</td>
                                 if can_edit {
-                                    <td><button type="button" class="danger" aria-label={format!("{} {}", app.t(Text::Delete), site.name)}
-                                        onclick={Callback::from(move |_| delete.emit(id.clone()))}>{ app.t(Text::Delete) }</button></td>
+                                    <td>{ action_button(app.t(Text::Delete), &site.name, &site.id, &delete) }</td>
                                 }
                             </tr>
                         }
