@@ -9,6 +9,7 @@ pub mod ipp_printer;
 pub mod relay;
 pub mod simulator;
 pub mod snmpd;
+pub mod synthetic;
 pub mod ws;
 
 /// Waits until `check` holds, checking every 50 ms; panics naming `what` after 60 s.

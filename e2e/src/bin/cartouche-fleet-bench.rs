@@ -263,39 +263,7 @@ async fn main() -> anyhow::Result<()> {
     if extra > 0 {
         let started = Instant::now();
         let mut conn = app.db.conn().await?;
-        diesel::sql_query(format!(
-            "INSERT INTO devices (tenant_id, agent_id, address, serial, vendor, model, status, first_seen_at, last_seen_at) \
-             SELECT '{tenant_id}', '{agent}', '172.16.' || (n / 250) % 250 || '.' || n % 250, 'SYN' || lpad(n::text, 8, '0'), \
-                    (ARRAY['HP','Kyocera','Brother','Canon','Konica Minolta','Xerox'])[1 + n % 6], 'Model ' || n % 97, \
-                    (ARRAY['ok','ok','ok','warning','error'])[1 + n % 5], now() - interval '30 days', now() \
-             FROM generate_series(1, {extra}) AS n"
-        ))
-        .execute(&mut conn)
-        .await?;
-        diesel::sql_query(format!(
-            "INSERT INTO counter_readings (device_id, tenant_id, read_at, kind, value, agent_id, sequence) \
-             SELECT d.id, d.tenant_id, now() - (k * interval '1 day'), c.kind, 10000 + k * 100, '{agent}', 1 \
-             FROM devices d CROSS JOIN (VALUES ('total'), ('mono'), ('color')) AS c(kind) CROSS JOIN generate_series(0, 2) AS k \
-             WHERE d.serial LIKE 'SYN%'"
-        ))
-        .execute(&mut conn)
-        .await?;
-        diesel::sql_query(
-            "INSERT INTO latest_counters (device_id, tenant_id, kind, read_at, value, flag, agent_id, sequence) \
-             SELECT DISTINCT ON (c.device_id, c.kind) c.device_id, c.tenant_id, c.kind, c.read_at, c.value, c.flag, c.agent_id, c.sequence \
-             FROM counter_readings c JOIN devices d ON d.id = c.device_id WHERE d.serial LIKE 'SYN%' \
-             ORDER BY c.device_id, c.kind, c.read_at DESC",
-        )
-        .execute(&mut conn)
-        .await?;
-        diesel::sql_query(format!(
-            "INSERT INTO supplies (device_id, tenant_id, supply_index, kind, color, percent, state, read_at, agent_id, sequence) \
-             SELECT d.id, d.tenant_id, s.i, 'toner', s.color, (abs(hashtext(d.id::text || s.i)) % 100)::float, 'ok', now(), '{agent}', 1 \
-             FROM devices d CROSS JOIN (VALUES (1, 'black'), (2, 'cyan'), (3, 'magenta'), (4, 'yellow')) AS s(i, color) \
-             WHERE d.serial LIKE 'SYN%'"
-        ))
-        .execute(&mut conn)
-        .await?;
+        cartouche_e2e::synthetic::fleet(&mut conn, tenant_id, agent, extra).await?;
         diesel::sql_query("ANALYZE").execute(&mut conn).await?;
         println!(
             "device list: {} devices in the database ({} synthetic with 9 counter readings and 4 supplies each, made in {:.1} s)",
