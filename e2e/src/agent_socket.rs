@@ -116,3 +116,17 @@ pub async fn interpreted(app: &TestApp, agent: Uuid, sequence: i64) -> Option<se
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Uploads a batch, waits for its acknowledgement and its interpretation; the errors of the
+/// readings kept raw, if any.
+pub async fn deliver(
+    app: &TestApp,
+    socket: &mut Socket,
+    agent: Uuid,
+    sequence: u64,
+    readings: Vec<RawReading>,
+) -> Option<serde_json::Value> {
+    upload(socket, sequence, readings).await;
+    acked(socket, sequence, &mut Vec::new()).await;
+    interpreted(app, agent, i64::try_from(sequence).expect("a small sequence")).await
+}

@@ -31,3 +31,27 @@ pub fn recording(file: &str) -> String {
     let path = testdata(&format!("printers/{file}"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A recording with one varbind's value replaced (or added).
+pub fn with_varbind(snmprec: &str, oid: &str, tag: u32, value: &str) -> String {
+    let prefix = format!("{oid}|");
+    let mut lines: Vec<String> = snmprec.lines().filter(|l| !l.starts_with(&prefix)).map(str::to_owned).collect();
+    lines.push(format!("{oid}|{tag}|{value}"));
+    // Walk::from_snmprec wants them in order; it sorts what it reads.
+    lines.join("\n") + "\n"
+}
+
+/// A recording with a paper jam in its Printer-MIB alert table.
+pub fn jammed(snmprec: &str) -> String {
+    [
+        ("1.3.6.1.2.1.43.18.1.1.2.1.1", 2, "3"),
+        ("1.3.6.1.2.1.43.18.1.1.4.1.1", 2, "8"),
+        ("1.3.6.1.2.1.43.18.1.1.5.1.1", 2, "1"),
+        ("1.3.6.1.2.1.43.18.1.1.6.1.1", 2, "0"),
+        ("1.3.6.1.2.1.43.18.1.1.7.1.1", 2, "8"),
+        ("1.3.6.1.2.1.43.18.1.1.8.1.1", 4, "Paper jam in tray 1"),
+        ("1.3.6.1.2.1.43.18.1.1.9.1.1", 67, "1234"),
+    ]
+    .iter()
+    .fold(snmprec.to_owned(), |walk, (oid, tag, value)| with_varbind(&walk, oid, *tag, value))
+}

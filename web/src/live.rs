@@ -126,3 +126,20 @@ pub fn use_live(query: &'static str, variables: Value, on_event: Callback<()>) {
         }
     });
 }
+
+/// How many (coalesced) events of the subscription `query` came since the component mounted:
+/// a dependency for an effect that reads its data again.
+#[hook]
+pub fn use_live_count(query: &'static str) -> u32 {
+    let count = use_state(|| 0u32);
+    let counted = use_mut_ref(|| 0u32);
+    let on_event = {
+        let count = count.clone();
+        Callback::from(move |_| {
+            *counted.borrow_mut() += 1;
+            count.set(*counted.borrow());
+        })
+    };
+    use_live(query, serde_json::json!({}), on_event);
+    *count
+}

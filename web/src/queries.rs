@@ -33,7 +33,7 @@ operations! {
     "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
     "graphql/devices.graphql" => [Devices],
     "graphql/device.graphql" => [Device],
-    "graphql/fleet.graphql" => [FleetSummary],
+    "graphql/fleet.graphql" => [FleetSummary, OpenAlerts],
     "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent],
     "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],
 }

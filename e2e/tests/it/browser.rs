@@ -102,7 +102,7 @@ async fn device_rows(browser: &Browser, n: usize) -> anyhow::Result<Vec<String>>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> anyhow::Result<()> {
-    use cartouche_e2e::agent_socket::{self, acked, interpreted, upload};
+    use cartouche_e2e::agent_socket;
     use cartouche_schema::wire::{Cycle, RawReading};
 
     let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
@@ -110,6 +110,7 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
     let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-lyon").await?;
     let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
+    let agent: uuid::Uuid = agent_id.parse()?;
     let at = chrono::Utc::now() - chrono::Duration::minutes(5);
     let readings = vec![
         RawReading::snmp("10.9.0.11", Cycle::Discovery, at, cartouche_e2e::recording("librenms/konica_c250i.snmprec")),
@@ -120,9 +121,7 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
             cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec"),
         ),
     ];
-    upload(&mut socket, 1, readings).await;
-    acked(&mut socket, 1, &mut Vec::new()).await;
-    assert_eq!(interpreted(&app, agent_id.parse()?, 1).await, None);
+    assert_eq!(agent_socket::deliver(&app, &mut socket, agent, 1, readings).await, None);
     let found =
         admin.data("{ devices { edges { node { serial vendor } } } }", serde_json::json!({}), "devices").await?;
     let brother = found["edges"]
@@ -149,9 +148,7 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
         at + chrono::Duration::seconds(30),
         cartouche_e2e::recording("librenms/jetdirect.snmprec"),
     )];
-    upload(&mut socket, 2, found_later).await;
-    acked(&mut socket, 2, &mut Vec::new()).await;
-    assert_eq!(interpreted(&app, agent_id.parse()?, 2).await, None);
+    assert_eq!(agent_socket::deliver(&app, &mut socket, agent, 2, found_later).await, None);
     device_rows(&browser, 3).await?;
 
     // Part of a serial, searched on the server.
@@ -177,6 +174,23 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     assert_eq!(browser.wait_for(".tile.agents .value").await?.text().await?, "1 / 1");
     browser.screenshot("overview").await?;
 
+    // A jam while the overview is open: the feed and the count follow, live.
+    let jam = cartouche_e2e::jammed(&cartouche_e2e::recording("librenms/konica_c250i.snmprec"));
+    assert_eq!(
+        agent_socket::deliver(
+            &app,
+            &mut socket,
+            agent,
+            3,
+            vec![RawReading::snmp("10.9.0.11", Cycle::Discovery, at + chrono::Duration::seconds(45), jam)]
+        )
+        .await,
+        None
+    );
+    browser.wait_for(".feed li.alert").await?;
+    browser.wait_for_text("Paper jam in tray 1").await?;
+    browser.screenshot("overview-alert").await?;
+
     // A device's page: identity, supplies with their levels, alerts, addresses.
     browser.client.find(Locator::LinkText("Devices")).await?.click().await?;
     device_rows(&browser, 3).await?;
@@ -196,14 +210,17 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     // The drum is read lower: the open page follows, live.
     let drum = cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec")
         .replace("1.3.6.1.2.1.43.11.1.1.9.1.3|2|17208", "1.3.6.1.2.1.43.11.1.1.9.1.3|2|5000");
-    upload(
-        &mut socket,
-        3,
-        vec![RawReading::snmp("10.9.0.12", Cycle::Discovery, at + chrono::Duration::seconds(60), drum)],
-    )
-    .await;
-    acked(&mut socket, 3, &mut Vec::new()).await;
-    assert_eq!(interpreted(&app, agent_id.parse()?, 3).await, None);
+    assert_eq!(
+        agent_socket::deliver(
+            &app,
+            &mut socket,
+            agent,
+            4,
+            vec![RawReading::snmp("10.9.0.12", Cycle::Discovery, at + chrono::Duration::seconds(60), drum)]
+        )
+        .await,
+        None
+    );
     browser.wait_for_text("20 %").await?;
 
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;

@@ -12,11 +12,6 @@ use serde_json::json;
 const SUMMARY: &str = "query($site: ID, $low: Float) { fleetSummary(siteId: $site, lowSupplyPercent: $low) {
     devices ok warning error offline unknown openAlerts lowSupplies agents agentsConnected } }";
 
-/// A jam in the Printer-MIB alert table (the recording has none).
-const JAM: &str = "1.3.6.1.2.1.43.18.1.1.2.1.1|2|3\n1.3.6.1.2.1.43.18.1.1.4.1.1|2|8\n1.3.6.1.2.1.43.18.1.1.5.1.1|2|1\n\
-1.3.6.1.2.1.43.18.1.1.6.1.1|2|0\n1.3.6.1.2.1.43.18.1.1.7.1.1|2|8\n1.3.6.1.2.1.43.18.1.1.8.1.1|4|Paper jam in tray 1\n\
-1.3.6.1.2.1.43.18.1.1.9.1.1|67|1234\n";
-
 #[derive(diesel::QueryableByName)]
 struct N {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -33,7 +28,12 @@ async fn the_summary_counts_what_the_caller_sees() {
     let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();
     let at = chrono::Utc::now() - chrono::Duration::minutes(5);
     let readings = vec![
-        RawReading::snmp("10.9.0.11", Cycle::Discovery, at, recording("librenms/konica_c250i.snmprec") + JAM),
+        RawReading::snmp(
+            "10.9.0.11",
+            Cycle::Discovery,
+            at,
+            cartouche_e2e::jammed(&recording("librenms/konica_c250i.snmprec")),
+        ),
         RawReading::snmp("10.9.0.12", Cycle::Discovery, at, recording("librenms/brother_hl5370dw.snmprec")),
     ];
     upload(&mut socket, 1, readings).await;

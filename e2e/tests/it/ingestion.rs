@@ -16,15 +16,6 @@ use diesel_async::RunQueryDsl;
 use serde_json::json;
 use uuid::Uuid;
 
-/// The recording with one varbind's value replaced (or added).
-fn with(snmprec: &str, oid: &str, tag: u32, value: &str) -> String {
-    let prefix = format!("{oid}|");
-    let mut lines: Vec<String> = snmprec.lines().filter(|l| !l.starts_with(&prefix)).map(str::to_owned).collect();
-    lines.push(format!("{oid}|{tag}|{value}"));
-    // Walk::from_snmprec wants them in order; it sorts what it reads.
-    lines.join("\n") + "\n"
-}
-
 const LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4.1.1";
 
 fn reading(address: &str, cycle: Cycle, snmprec: String, at: chrono::DateTime<chrono::Utc>) -> RawReading {
@@ -130,14 +121,14 @@ async fn readings_become_devices_counters_supplies_and_alerts() {
     let mut day1 = reading(
         "10.9.0.11",
         Cycle::Counters,
-        with(&konica, LIFE_COUNT, 65, &(life + 250).to_string()),
+        cartouche_e2e::with_varbind(&konica, LIFE_COUNT, 65, &(life + 250).to_string()),
         t0 + chrono::Duration::hours(24),
     );
     day1.device_id = Some(konica_id.to_string());
     let mut day2 = reading(
         "10.9.0.11",
         Cycle::Counters,
-        with(&konica, LIFE_COUNT, 65, &(life + 100).to_string()),
+        cartouche_e2e::with_varbind(&konica, LIFE_COUNT, 65, &(life + 100).to_string()),
         t0 + chrono::Duration::hours(25),
     );
     day2.device_id = Some(konica_id.to_string());
@@ -164,7 +155,7 @@ async fn readings_become_devices_counters_supplies_and_alerts() {
     assert_eq!(series, vec![(life, None), (life + 250, None), (life + 100, Some("decrease".into()))]);
 
     // Alerts: a jam appears, then clears.
-    let with_jam = jammed(&konica);
+    let with_jam = cartouche_e2e::jammed(&konica);
     let mut raised = reading("10.9.0.11", Cycle::Alerts, with_jam, t0 + chrono::Duration::hours(26));
     raised.device_id = Some(konica_id.to_string());
     let mut cleared = reading("10.9.0.11", Cycle::Alerts, konica.clone(), t0 + chrono::Duration::hours(27));
@@ -264,21 +255,6 @@ async fn readings_become_devices_counters_supplies_and_alerts() {
 
 const CYAN_LEVEL: &str = "1.3.6.1.2.1.43.11.1.1.9.1.1";
 
-/// A jam in the alert table of a recording.
-fn jammed(snmprec: &str) -> String {
-    [
-        ("1.3.6.1.2.1.43.18.1.1.2.1.1", 2, "3"),
-        ("1.3.6.1.2.1.43.18.1.1.4.1.1", 2, "8"),
-        ("1.3.6.1.2.1.43.18.1.1.5.1.1", 2, "1"),
-        ("1.3.6.1.2.1.43.18.1.1.6.1.1", 2, "0"),
-        ("1.3.6.1.2.1.43.18.1.1.7.1.1", 2, "8"),
-        ("1.3.6.1.2.1.43.18.1.1.8.1.1", 4, "Paper jam in tray 1"),
-        ("1.3.6.1.2.1.43.18.1.1.9.1.1", 67, "1234"),
-    ]
-    .iter()
-    .fold(snmprec.to_owned(), |walk, (oid, tag, value)| with(&walk, oid, *tag, value))
-}
-
 /// A batch is applied as a group: its readings of one device, sent out of order, are applied
 /// in the order they were read (counters judged against the one before, a cartridge swap seen
 /// between two of them, a jam opened and ended inside the batch); a late reading in a later
@@ -309,14 +285,21 @@ async fn a_batch_is_applied_in_reading_order_and_one_refused_reading_loses_nothi
         r.device_id = Some(id.to_string());
         r
     };
-    let pages = |n: i64, cyan: &str| with(&with(&konica, LIFE_COUNT, 65, &(life + n).to_string()), CYAN_LEVEL, 2, cyan);
+    let pages = |n: i64, cyan: &str| {
+        cartouche_e2e::with_varbind(
+            &cartouche_e2e::with_varbind(&konica, LIFE_COUNT, 65, &(life + n).to_string()),
+            CYAN_LEVEL,
+            2,
+            cyan,
+        )
+    };
     // Sent newest first; read: jam at 1 h, 200 pages and cyan at 10 % at 2 h, fewer pages
     // and a new cyan cartridge at 3 h, jam gone at 4 h.
     let batch = vec![
         known(Cycle::Alerts, konica.clone(), hours(4)),
         known(Cycle::Counters, pages(100, "95"), hours(3)),
         known(Cycle::Counters, pages(200, "10"), hours(2)),
-        known(Cycle::Alerts, jammed(&konica), hours(1)),
+        known(Cycle::Alerts, cartouche_e2e::jammed(&konica), hours(1)),
     ];
     upload(&mut socket, 2, batch).await;
     acked(&mut socket, 2, &mut configs).await;

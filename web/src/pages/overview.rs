@@ -2,9 +2,11 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::ApiError;
+use crate::components::format::short_time;
 use crate::context::{role_text, use_app};
 use crate::i18n::Text;
-use crate::queries::{self, FleetSummary as SummaryQuery};
+use crate::live::use_live_count;
+use crate::queries::{self, FleetSummary as SummaryQuery, OpenAlerts as OpenAlertsQuery};
 use crate::route::Route;
 
 type Summary = queries::fleet_summary::FleetSummaryFleetSummary;
@@ -17,9 +19,11 @@ const LOW_SUPPLY_PERCENT: f64 = 10.0;
 fn fleet_glance() -> Html {
     let app = use_app();
     let summary = use_state(|| None::<Result<Summary, ApiError>>);
+    // Counted again whenever a device changes: the tiles are live.
+    let changes = use_live_count("subscription { deviceUpdated { deviceId } }");
     {
         let (api, summary) = (app.api.clone(), summary.clone());
-        use_effect_with((), move |_| {
+        use_effect_with(changes, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 let vars = queries::fleet_summary::Variables { low: Some(LOW_SUPPLY_PERCENT) };
                 summary.set(Some(api.run::<SummaryQuery>(vars).await.map(|data| data.fleet_summary)));
@@ -62,6 +66,60 @@ fn fleet_glance() -> Html {
     }
 }
 
+type OpenAlert = queries::open_alerts::OpenAlertsAlertsEdgesNode;
+
+/// The open alerts, newest first, live.
+#[function_component(AlertFeed)]
+fn alert_feed() -> Html {
+    let app = use_app();
+    let alerts = use_state(|| None::<Result<Vec<OpenAlert>, ApiError>>);
+    let changes = use_live_count("subscription { alertChanged { deviceId } }");
+    {
+        let (api, alerts) = (app.api.clone(), alerts.clone());
+        use_effect_with(changes, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let vars = queries::open_alerts::Variables { first: Some(10) };
+                let found = api.run::<OpenAlertsQuery>(vars).await;
+                alerts.set(Some(found.map(|data| data.alerts.edges.into_iter().map(|e| e.node).collect())));
+            });
+        });
+    }
+    html! {
+        <section class="panel feed" aria-labelledby="open-alerts" aria-live="polite">
+            <h2 id="open-alerts">{ app.t(Text::OpenAlerts) }</h2>
+            { match &*alerts {
+                None => html! { <p role="status">{ app.t(Text::Loading) }</p> },
+                Some(Err(error)) => html! { <p class="form-error" role="alert">{ &error.message }</p> },
+                Some(Ok(list)) if list.is_empty() => html! { <p class="empty">{ app.t(Text::NoAlerts) }</p> },
+                Some(Ok(list)) => html! {
+                    <ul class="alerts">
+                        { for list.iter().map(|alert| {
+                            let device = alert.device.as_ref();
+                            let name = device
+                                .map(|d| [d.vendor.as_deref(), d.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "))
+                                .filter(|n| !n.is_empty())
+                                .or_else(|| device.map(|d| d.address.clone()))
+                                .unwrap_or_default();
+                            html! {
+                                <li class={classes!("alert", alert.severity.clone())}>
+                                    <strong>{ alert.fault_type.replace('_', " ") }</strong>
+                                    { " — " }
+                                    if let Some(device) = device {
+                                        <Link<Route> to={Route::Device { id: device.id.clone() }}>{ name }</Link<Route>>
+                                    }
+                                    <span class="secondary">
+                                        { format!("{} · {}", short_time(&alert.started_at), alert.description.clone().unwrap_or_default()) }
+                                    </span>
+                                </li>
+                            }
+                        }) }
+                    </ul>
+                },
+            } }
+        </section>
+    }
+}
+
 /// Where a signed-in user lands: who and where they are, and what they can set up.
 #[function_component(Overview)]
 pub fn overview() -> Html {
@@ -86,6 +144,7 @@ pub fn overview() -> Html {
                 <dd>{ app.t(role_text(viewer.role)) }</dd>
             </dl>
             <FleetGlance />
+            <AlertFeed />
             <p>{ app.t(Text::OverviewIntro) }</p>
             <ul class="cards">
                 { card(Route::Sites, Text::Sites) }
