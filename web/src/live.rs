@@ -127,10 +127,10 @@ pub fn use_live(query: &'static str, variables: Value, on_event: Callback<()>) {
     });
 }
 
-/// How many (coalesced) events of the subscription `query` came since the component mounted:
-/// a dependency for an effect that reads its data again.
+/// How many (coalesced) events of the subscription `query` with `variables` came since the
+/// component mounted: a dependency for an effect that reads its data again.
 #[hook]
-pub fn use_live_count(query: &'static str) -> u32 {
+pub fn use_live_count(query: &'static str, variables: Value) -> u32 {
     let count = use_state(|| 0u32);
     let counted = use_mut_ref(|| 0u32);
     let on_event = {
@@ -140,6 +140,6 @@ pub fn use_live_count(query: &'static str) -> u32 {
             count.set(*counted.borrow());
         })
     };
-    use_live(query, serde_json::json!({}), on_event);
+    use_live(query, variables, on_event);
     *count
 }

@@ -1,7 +1,7 @@
 //! The fleet at a glance: counts by status, open alerts, low supplies and agents, for the
 //! caller's tenants or one of their sites; nothing of another tenant's.
 
-use cartouche_e2e::agent_socket::{self, acked, interpreted, upload};
+use cartouche_e2e::agent_socket;
 use cartouche_e2e::app::TestApp;
 use cartouche_e2e::recording;
 use cartouche_schema::domain::Role;
@@ -36,9 +36,7 @@ async fn the_summary_counts_what_the_caller_sees() {
         ),
         RawReading::snmp("10.9.0.12", Cycle::Discovery, at, recording("librenms/brother_hl5370dw.snmprec")),
     ];
-    upload(&mut socket, 1, readings).await;
-    acked(&mut socket, 1, &mut Vec::new()).await;
-    assert_eq!(interpreted(&app, agent_id.parse().unwrap(), 1).await, None);
+    assert_eq!(agent_socket::deliver(&app, &mut socket, agent_id.parse().unwrap(), 1, readings).await, None);
 
     // What the summary should say, counted row by row.
     let mut conn = app.db.conn().await.unwrap();

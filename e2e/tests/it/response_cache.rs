@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use cartouche_e2e::agent_socket::{self, acked, interpreted, upload};
+use cartouche_e2e::agent_socket;
 use cartouche_e2e::app::TestApp;
 use cartouche_e2e::recording;
 use cartouche_schema::domain::Role;
@@ -26,12 +26,10 @@ async fn kept_answers_are_per_caller_and_go_stale_with_changes_not_time() {
     let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-hq").await.unwrap();
     let agent: uuid::Uuid = agent_id.parse().unwrap();
     let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();
-    let mut configs = Vec::new();
     let konica = recording("librenms/konica_c250i.snmprec");
     let t0 = chrono::Utc::now() - chrono::Duration::hours(2);
-    upload(&mut socket, 1, vec![RawReading::snmp("10.9.0.11", Cycle::Discovery, t0, konica.clone())]).await;
-    acked(&mut socket, 1, &mut configs).await;
-    assert_eq!(interpreted(&app, agent, 1).await, None);
+    let discovered = vec![RawReading::snmp("10.9.0.11", Cycle::Discovery, t0, konica.clone())];
+    assert_eq!(agent_socket::deliver(&app, &mut socket, agent, 1, discovered).await, None);
 
     let first = admin.data(PAGE, json!({}), "devices").await.unwrap();
     assert_eq!(first["edges"][0]["node"]["siteId"], json!(site));
@@ -87,9 +85,7 @@ async fn kept_answers_are_per_caller_and_go_stale_with_changes_not_time() {
         Some(12.0),
         "kept before the change (the fresh answer replaced it)"
     );
-    upload(&mut socket, 2, vec![reading]).await;
-    acked(&mut socket, 2, &mut configs).await;
-    assert_eq!(interpreted(&app, agent, 2).await, None);
+    assert_eq!(agent_socket::deliver(&app, &mut socket, agent, 2, vec![reading]).await, None);
     let since = Instant::now();
     loop {
         if cyan(&admin.data(PAGE, json!({}), "devices").await.unwrap()) == Some(40.0) {

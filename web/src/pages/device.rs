@@ -9,7 +9,7 @@ use crate::components::format::{short_date, short_time};
 use crate::components::gauge::supply_gauge;
 use crate::context::use_app;
 use crate::i18n::Text;
-use crate::live::use_live;
+use crate::live::use_live_count;
 use crate::pages::devices::status_of;
 use crate::queries::{self, Device as DeviceQuery};
 use crate::route::Route;
@@ -34,23 +34,14 @@ pub fn device_page(props: &DevicePageProps) -> Html {
     let app = use_app();
     let device = use_state(|| None::<Result<Device, ApiError>>);
     // Read again when the device changes (a new reading, a supply, an alert): live.
-    let changes = use_state(|| 0u32);
-    let counted = use_mut_ref(|| 0u32);
-    use_live(
+    let changes = use_live_count(
         "subscription($id: ID) { deviceUpdated(deviceId: $id) { deviceId } }",
         serde_json::json!({ "id": props.id }),
-        {
-            let changes = changes.clone();
-            Callback::from(move |_| {
-                *counted.borrow_mut() += 1;
-                changes.set(*counted.borrow());
-            })
-        },
     );
     let shown = use_mut_ref(String::new);
     {
         let (api, device) = (app.api.clone(), device.clone());
-        use_effect_with((props.id.clone(), *changes), move |(id, _)| {
+        use_effect_with((props.id.clone(), changes), move |(id, _)| {
             let id = id.clone();
             // Another device: its own loading state; the same one read again: no flicker.
             if *shown.borrow() != id {

@@ -20,7 +20,7 @@ fn fleet_glance() -> Html {
     let app = use_app();
     let summary = use_state(|| None::<Result<Summary, ApiError>>);
     // Counted again whenever a device changes: the tiles are live.
-    let changes = use_live_count("subscription { deviceUpdated { deviceId } }");
+    let changes = use_live_count("subscription { deviceUpdated { deviceId } }", serde_json::json!({}));
     {
         let (api, summary) = (app.api.clone(), summary.clone());
         use_effect_with(changes, move |_| {
@@ -73,7 +73,7 @@ type OpenAlert = queries::open_alerts::OpenAlertsAlertsEdgesNode;
 fn alert_feed() -> Html {
     let app = use_app();
     let alerts = use_state(|| None::<Result<Vec<OpenAlert>, ApiError>>);
-    let changes = use_live_count("subscription { alertChanged { deviceId } }");
+    let changes = use_live_count("subscription { alertChanged { deviceId } }", serde_json::json!({}));
     {
         let (api, alerts) = (app.api.clone(), alerts.clone());
         use_effect_with(changes, move |_| {
