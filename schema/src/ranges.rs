@@ -1,6 +1,6 @@
 //! Discovery ranges as people write them: `10.1.0.0/22`, `10.1.0.10-10.1.3.200`,
 //! `10.1.0.10-200`, `10.1.0.7`, `printer-3.example.com`, and comma-separated lists of those;
-//! and CSV files that link ranges to sites (`range,site`), with line-numbered errors.
+//! and CSV files that link ranges to sites and names (`range,site,name`), with line-numbered errors.
 //! Pure: host names are kept as names, resolved by the agent.
 
 use std::fmt;
@@ -154,12 +154,15 @@ impl fmt::Display for Range {
     }
 }
 
-/// One line of a range file: the ranges and the site they belong to.
+/// One line of a range file: the ranges, the site they belong to and the range's name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SiteRanges {
     pub line: usize,
+    /// The range cell as written (trimmed), kept as the range's text.
+    pub text: String,
     pub ranges: Vec<Range>,
     pub site: Option<String>,
+    pub name: Option<String>,
 }
 
 /// An error of a range file, on its line.
@@ -170,10 +173,11 @@ pub struct CsvError {
     pub error: RangeError,
 }
 
-/// Parses a CSV file of `range,site` lines (`site` optional; `#` comments and a header line
-/// `range,site` allowed; a range cell may hold a quoted comma list). Every bad line is reported,
-/// not just the first.
-pub fn parse_csv(text: &str) -> Result<Vec<SiteRanges>, Vec<CsvError>> {
+/// Parses a CSV file of `range,site,name` lines (`site` and `name` optional; `#` comments and a
+/// header line starting with `range` allowed; a range cell may hold a quoted comma list; `;`
+/// separates as well as `,`). Every bad line is reported, not just the first, and the good
+/// lines are returned beside them so a caller can check those further in the same pass.
+pub fn parse_csv(text: &str) -> (Vec<SiteRanges>, Vec<CsvError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -186,13 +190,14 @@ pub fn parse_csv(text: &str) -> Result<Vec<SiteRanges>, Vec<CsvError>> {
         if line == 1 && cells.first().is_some_and(|c| c.eq_ignore_ascii_case("range")) {
             continue;
         }
-        let site = cells.get(1).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        match Range::parse_list(cells.first().map_or("", String::as_str)) {
-            Ok(ranges) => out.push(SiteRanges { line, ranges, site }),
+        let cell = |i: usize| cells.get(i).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let text = cell(0).unwrap_or_default();
+        match Range::parse_list(&text) {
+            Ok(ranges) => out.push(SiteRanges { line, text, ranges, site: cell(1), name: cell(2) }),
             Err(error) => errors.push(CsvError { line, error }),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    (out, errors)
 }
 
 fn split_csv(line: &str) -> Vec<String> {
@@ -246,13 +251,18 @@ mod tests {
     #[test]
     fn csv_files_link_ranges_to_sites_and_report_every_bad_line() {
         let ok =
-            parse_csv("range,site\n10.1.0.0/24,Lyon\n# comment\n\"10.2.0.1, 10.2.0.9\",Paris\n10.3.0.5\n").unwrap();
+            parse_csv("range,site,name\n10.1.0.0/24,Lyon,Floor 1\n# comment\n\"10.2.0.1, 10.2.0.9\",Paris\n10.3.0.5\n")
+                .0;
         assert_eq!(ok.len(), 3);
         assert_eq!(ok[0].site.as_deref(), Some("Lyon"));
+        assert_eq!(ok[0].name.as_deref(), Some("Floor 1"));
+        assert_eq!(ok[1].text, "10.2.0.1, 10.2.0.9");
+        assert_eq!(ok[1].name, None);
         assert_eq!(ok[1].ranges.len(), 2);
         assert_eq!(ok[1].line, 4);
         assert_eq!(ok[2].site, None);
-        let errors = parse_csv("10.1.0.0/24,Lyon\n10.1.0.0/33,Paris\nnope!,Nice\n").unwrap_err();
+        let (good, errors) = parse_csv("10.1.0.0/24,Lyon\n10.1.0.0/33,Paris\nnope!,Nice\n");
+        assert_eq!(good.len(), 1);
         assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2, 3]);
         assert!(errors[0].to_string().starts_with("line 2:"));
     }

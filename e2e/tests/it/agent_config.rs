@@ -346,3 +346,89 @@ async fn run_now_orders_are_delivered_once_including_to_an_agent_that_connects_l
         .unwrap();
     assert_eq!(answer.error_code(), Some("NOT_FOUND"));
 }
+
+const IMPORT: &str = "mutation($input: RangeImportInput!) { importDiscoveryRanges(input: $input) {
+    lines addressCount errors { line message } created { name ranges addressCount site { name } } } }";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_range_file_is_created_whole_or_every_bad_line_is_named_and_nothing_is_created() {
+    let app = TestApp::start().await.unwrap();
+    let (tenant, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (lyon, _) = TestApp::site_with_enrollment_key(&admin, "Lyon").await.unwrap();
+    let (_, key) = TestApp::site_with_enrollment_key(&admin, "Paris").await.unwrap();
+    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-paris").await.unwrap();
+    let mut socket = link(&app, &agent_id, &credential).await;
+    assert!(next_config(&mut socket).await.ranges.is_empty());
+    let count = async || {
+        admin
+            .data("{ discoveryRanges { edges { node { id } } } }", json!({}), "discoveryRanges")
+            .await
+            .unwrap()["edges"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // Three bad lines of five: all three named, nothing created.
+    let file = "range,site,name\n10.1.0.0/24,Lyon,Floor 1\n10.1.1.0/33,Lyon\n# a comment\n10.2.0.1-20,paris,Copiers\n10.3.0.1,Nice\n10.0.0.0/8\n";
+    let answer =
+        admin.data(IMPORT, json!({ "input": { "siteId": lyon, "csv": file } }), "importDiscoveryRanges").await.unwrap();
+    assert_eq!(answer["lines"], 5);
+    assert_eq!(answer["created"], json!([]));
+    let errors = answer["errors"].as_array().unwrap();
+    assert_eq!(errors.iter().map(|e| e["line"].as_i64().unwrap()).collect::<Vec<_>>(), vec![3, 6, 7], "{errors:?}");
+    assert!(errors[0]["message"].as_str().unwrap().contains("prefix length"), "{errors:?}");
+    assert!(errors[1]["message"].as_str().unwrap().contains("no site named \"Nice\""), "{errors:?}");
+    assert!(errors[2]["message"].as_str().unwrap().contains("at most 65536"), "{errors:?}");
+    assert_eq!(count().await, 0, "nothing created while a line is wrong");
+
+    // A dry run of the corrected file creates nothing either; the real run creates every line.
+    let file = "range,site,name\n10.1.0.0/24,Lyon,Floor 1\n10.1.1.0/30,Lyon\n10.2.0.1-20,paris,Copiers\n";
+    let dry = admin
+        .data(IMPORT, json!({ "input": { "siteId": lyon, "csv": file, "dryRun": true } }), "importDiscoveryRanges")
+        .await
+        .unwrap();
+    assert_eq!(
+        (dry["errors"].clone(), dry["created"].clone(), dry["addressCount"].clone()),
+        (json!([]), json!([]), json!(254 + 2 + 20))
+    );
+    assert_eq!(count().await, 0);
+    let done =
+        admin.data(IMPORT, json!({ "input": { "siteId": lyon, "csv": file } }), "importDiscoveryRanges").await.unwrap();
+    assert_eq!(
+        done["created"],
+        json!([
+            { "name": "Floor 1", "ranges": "10.1.0.0/24", "addressCount": 254, "site": { "name": "Lyon" } },
+            { "name": "10.1.1.0/30", "ranges": "10.1.1.0/30", "addressCount": 2, "site": { "name": "Lyon" } },
+            { "name": "Copiers", "ranges": "10.2.0.1-20", "addressCount": 20, "site": { "name": "Paris" } },
+        ])
+    );
+    assert_eq!(count().await, 3);
+    // The Paris agent gets its range (one push per created range; the last holds it).
+    let mut ranges = Vec::new();
+    loop {
+        match next(&mut socket, Duration::from_secs(2)).await {
+            Some(ServerMessage::Config(config)) => ranges = config.ranges,
+            Some(_) => continue,
+            None => break,
+        }
+    }
+    assert_eq!(ranges.iter().map(|r| r.ranges.as_str()).collect::<Vec<_>>(), vec!["10.2.0.1-20"]);
+
+    // A file of nothing, a file too large, another tenant's site, a viewer: refused, named.
+    for (csv, needle) in [("# only a comment\n", "no range line"), (&"10.0.0.1\n".repeat(1_001)[..], "at most 1000")] {
+        let answer = admin.run(IMPORT, json!({ "input": { "siteId": lyon, "csv": csv } })).await.unwrap();
+        assert_eq!((answer.error_code(), answer.error_field()), (Some("VALIDATION"), Some("csv")));
+        assert!(answer.error_message().unwrap().contains(needle), "{:?}", answer.error_message());
+    }
+    let other = app.tenant("Other", None).await.unwrap();
+    app.user(other.id, "eve@other.test", Role::Admin, "correct horse battery").await.unwrap();
+    let eve = app.signed_in("eve@other.test", "correct horse battery").await.unwrap();
+    let stolen = eve.run(IMPORT, json!({ "input": { "siteId": lyon, "csv": "10.9.0.1" } })).await.unwrap();
+    assert_eq!(stolen.error_code(), Some("NOT_FOUND"));
+    app.user(tenant.id, "viewer@acme.test", Role::Viewer, "correct horse battery").await.unwrap();
+    let viewer = app.signed_in("viewer@acme.test", "correct horse battery").await.unwrap();
+    let refused = viewer.run(IMPORT, json!({ "input": { "siteId": lyon, "csv": "10.9.0.1" } })).await.unwrap();
+    assert_eq!(refused.error_code(), Some("FORBIDDEN"));
+    assert_eq!(count().await, 3);
+}

@@ -48,6 +48,12 @@ impl Site {
             .await
     }
 
+    /// Every site of one tenant the scope can see (to resolve names, as in a range file).
+    pub async fn of_tenant(conn: &mut AsyncPgConnection, scope: &Scope, tenant: Uuid) -> QueryResult<Vec<Site>> {
+        scope.require(tenant)?;
+        sites::table.filter(sites::tenant_id.eq(tenant)).select(Site::as_select()).load(conn).await
+    }
+
     /// Visible sites ordered by name, one page; `tenant` narrows to one tenant.
     pub async fn page(
         conn: &mut AsyncPgConnection,

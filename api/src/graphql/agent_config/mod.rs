@@ -4,6 +4,7 @@
 
 mod commands;
 mod credentials;
+mod import;
 mod ranges;
 mod schedules;
 
@@ -15,4 +16,9 @@ pub use ranges::DiscoveryRangeNode;
 pub struct AgentConfigQuery(credentials::CredentialQuery, ranges::RangeQuery, commands::CommandQuery);
 
 #[derive(MergedObject, Default)]
-pub struct AgentConfigMutation(credentials::CredentialMutation, ranges::RangeMutation, commands::CommandMutation);
+pub struct AgentConfigMutation(
+    credentials::CredentialMutation,
+    ranges::RangeMutation,
+    import::ImportMutation,
+    commands::CommandMutation,
+);

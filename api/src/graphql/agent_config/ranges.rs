@@ -109,23 +109,7 @@ async fn range_values<'a>(
         }
         None => None,
     };
-    let mut credentials = Vec::with_capacity(input.credential_ids.len());
-    for (index, id) in input.credential_ids.iter().enumerate() {
-        let id = parse_id(&format!("credentialIds[{index}]"), id)?;
-        if credentials.contains(&id) {
-            return Err(ApiError::validation(format!("credentialIds[{index}]"), "listed twice"));
-        }
-        credentials.push(id);
-    }
-    if credentials.len() > 10 {
-        return Err(ApiError::validation("credentialIds", "at most 10 credentials per range"));
-    }
-    let found = SnmpCredentialRow::count_in_tenant(conn, site.tenant_id, &credentials)
-        .await
-        .map_err(|e| ApiError::from_db("SNMP credential", e))?;
-    if usize::try_from(found).ok() != Some(credentials.len()) {
-        return Err(ApiError::validation("credentialIds", "a credential does not exist in the site's tenant"));
-    }
+    let credentials = credentials_of(conn, site.tenant_id, &input.credential_ids).await?;
     Ok(DiscoveryRangeValues {
         tenant_id: site.tenant_id,
         site_id: site.id,
@@ -137,8 +121,37 @@ async fn range_values<'a>(
     })
 }
 
+/// Checks credential ids: well formed, each once, at most ten, all of `tenant`.
+pub(super) async fn credentials_of(
+    conn: &mut cartouche_schema::db::PooledConn,
+    tenant: uuid::Uuid,
+    ids: &[ID],
+) -> Result<Vec<uuid::Uuid>, ApiError> {
+    let mut credentials = Vec::with_capacity(ids.len());
+    for (index, id) in ids.iter().enumerate() {
+        let id = parse_id(&format!("credentialIds[{index}]"), id)?;
+        if credentials.contains(&id) {
+            return Err(ApiError::validation(format!("credentialIds[{index}]"), "listed twice"));
+        }
+        credentials.push(id);
+    }
+    if credentials.len() > 10 {
+        return Err(ApiError::validation("credentialIds", "at most 10 credentials per range"));
+    }
+    let found = SnmpCredentialRow::count_in_tenant(conn, tenant, &credentials)
+        .await
+        .map_err(|e| ApiError::from_db("SNMP credential", e))?;
+    if usize::try_from(found).ok() != Some(credentials.len()) {
+        return Err(ApiError::validation("credentialIds", "a credential does not exist in the site's tenant"));
+    }
+    Ok(credentials)
+}
+
+/// The longest range text taken.
+pub(super) const MAX_RANGES_CHARS: usize = 10_000;
+
 fn check_ranges(ranges: &str) -> Result<(), ApiError> {
-    if ranges.len() > 10_000 {
+    if ranges.len() > MAX_RANGES_CHARS {
         return Err(ApiError::validation("ranges", "at most 10000 characters; split it into several ranges"));
     }
     Range::parse_list(ranges).map(drop).map_err(|e| ApiError::validation("ranges", e))
