@@ -32,6 +32,11 @@ impl ApiError {
         ApiError { code: "NETWORK".into(), message: message.to_string(), field: None }
     }
 
+    /// A mistake of the console itself (a request it could not build).
+    pub fn local(message: impl ToString) -> ApiError {
+        ApiError { code: "CLIENT".into(), message: message.to_string(), field: None }
+    }
+
     /// The message for `field`, when the error is about it.
     pub fn for_field(&self, field: &str) -> Option<&str> {
         (self.field.as_deref() == Some(field)).then_some(self.message.as_str())

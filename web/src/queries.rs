@@ -18,7 +18,7 @@ macro_rules! operations {
                 schema_path = "../api/schema.graphql",
                 query_path = $file,
                 response_derives = "Debug, Clone, PartialEq",
-                variables_derives = "Debug, Clone"
+                variables_derives = "Debug, Clone, Deserialize"
             )]
             pub struct $name;
         )+)+
@@ -34,6 +34,7 @@ operations! {
     "graphql/devices.graphql" => [Devices],
     "graphql/device.graphql" => [Device],
     "graphql/fleet.graphql" => [FleetSummary, OpenAlerts],
-    "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent],
+    "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent, RunCycle, ConfigureAgent],
     "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],
+    "graphql/ranges.graphql" => [DiscoveryRanges, CreateDiscoveryRange, UpdateDiscoveryRange, DeleteDiscoveryRange, ImportDiscoveryRanges],
 }

@@ -11,6 +11,8 @@ pub enum Route {
     Device { id: String },
     #[at("/agents")]
     Agents,
+    #[at("/ranges")]
+    Ranges,
     #[at("/credentials")]
     Credentials,
     #[at("/sites")]

@@ -1,4 +1,5 @@
-//! The console in headless Chromium, served by the real api.
+//! The console in headless Chromium, served by the real api (the whole chain with a real agent
+//! and the simulator is in `console`).
 
 use std::path::PathBuf;
 
@@ -7,7 +8,7 @@ use cartouche_e2e::browser::Browser;
 use cartouche_schema::domain::Role;
 use fantoccini::Locator;
 
-fn web_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn web_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::var_os("CARTOUCHE_WEB_DIR")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/dist"), PathBuf::from);
     anyhow::ensure!(
@@ -76,7 +77,7 @@ async fn a_user_signs_in_sees_the_shell_switches_language_and_signs_out() -> any
 }
 
 /// Signs in through the login form the console shows (password of the test users).
-async fn sign_in(browser: &Browser, email: &str) -> anyhow::Result<()> {
+pub(crate) async fn sign_in(browser: &Browser, email: &str) -> anyhow::Result<()> {
     browser.wait_for("input[name=email]").await?.send_keys(email).await?;
     browser.wait_for("input[name=password]").await?.send_keys("correct horse battery").await?;
     browser.wait_for("button[type=submit]").await?.click().await?;
@@ -84,7 +85,7 @@ async fn sign_in(browser: &Browser, email: &str) -> anyhow::Result<()> {
 }
 
 /// Rows of the device list, once they number `n` (the list reloads after a filter).
-async fn device_rows(browser: &Browser, n: usize) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn device_rows(browser: &Browser, n: usize) -> anyhow::Result<Vec<String>> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let rows = browser.client.find_all(Locator::Css("tr.device")).await?;
@@ -230,53 +231,8 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_agent_is_enrolled_from_its_page_and_shows_up_live() -> anyhow::Result<()> {
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
-    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
-    TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
-
-    let browser = Browser::start().await?;
-    browser.client.goto(&format!("{}/agents", app.base_url)).await?;
-    sign_in(&browser, "admin@acme.test").await?;
-    browser.wait_for("form.enroll").await?;
-
-    // A key valid for no time at all is refused next to its field.
-    browser.wait_for("form.enroll input[name=name]").await?.send_keys("Lyon PC").await?;
-    let hours = browser.wait_for("form.enroll input[name=expiresInHours]").await?;
-    hours.clear().await?;
-    hours.send_keys("0").await?;
-    browser.wait_for("form.enroll button[type=submit]").await?.click().await?;
-    browser.wait_for(".field.invalid #field-expiresInHours-error").await?;
-    hours.clear().await?;
-    hours.send_keys("24").await?;
-    browser.wait_for("select[name=siteId]").await?.select_by_label("Lyon").await?;
-    browser.wait_for("form.enroll button[type=submit]").await?.click().await?;
-
-    // The exact command to run, with the key in the environment (not on the command line).
-    let command = browser.wait_for("code.command").await?.text().await?;
-    assert!(command.ends_with(&format!("cartouche-agent enroll --server {}", app.base_url)), "{command}");
-    let secret = command
-        .split_once("CARTOUCHE_ENROLLMENT_KEY='")
-        .and_then(|(_, rest)| rest.split_once('\''))
-        .map(|(secret, _)| secret.to_owned())
-        .expect("the command carries the key");
-    browser.screenshot("agents-enroll").await?;
-
-    // The agent enrolls with it and connects: the page shows it, live.
-    let (agent_id, credential) = cartouche_e2e::agent_socket::enrolled(&app, &secret, "pc-lyon").await?;
-    let (_socket, _) = cartouche_e2e::agent_socket::connect(&app, &agent_id, &credential).await?;
-    browser.wait_for("tr.agent[data-name='pc-lyon']").await?;
-    browser.wait_for_text("Connected").await?;
-    let row = browser.wait_for("tr.agent[data-name='pc-lyon']").await?.text().await?;
-    assert!(row.contains("Lyon"), "the agent is on the key's site: {row}");
-    browser.screenshot("agents").await?;
-    browser.close().await?;
-    Ok(())
-}
-
 /// Rows of a list with `data-name` = `name`, once there.
-async fn row_named(browser: &Browser, class: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) async fn row_named(browser: &Browser, class: &str, name: &str) -> anyhow::Result<String> {
     Ok(browser.wait_for(&format!("tr.{class}[data-name='{name}']")).await?.text().await?)
 }
 

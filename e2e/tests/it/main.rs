@@ -4,6 +4,7 @@ mod agent_config;
 mod agents;
 mod auth;
 mod browser;
+mod console;
 mod cycles;
 mod fleet_api;
 mod fleet_summary;

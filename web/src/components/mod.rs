@@ -5,6 +5,7 @@ pub mod format;
 pub mod gauge;
 pub mod lang_switch;
 pub mod paged;
+pub mod schedule;
 pub mod shell;
 pub mod sites;
 pub mod tenant_select;

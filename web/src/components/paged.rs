@@ -37,31 +37,34 @@ pub fn use_paged<T: Clone + PartialEq + 'static>(load: Loader<T>) -> PagedHandle
     let fetch = {
         let state = state.clone();
         let load = load.clone();
-        Rc::new(move |after: Option<String>, mut items: Vec<T>| {
+        // `shown` stays on screen while the page loads (a reload keeps the rows, and the
+        // state of what they hold, until the fresh ones arrive); `items` is what it extends.
+        Rc::new(move |after: Option<String>, shown: Vec<T>, mut items: Vec<T>| {
             let state = state.clone();
             let future = load(after);
-            state.set(Paged { items: items.clone(), next: None, loading: true, error: None });
+            state.set(Paged { items: shown.clone(), next: None, loading: true, error: None });
             wasm_bindgen_futures::spawn_local(async move {
                 match future.await {
                     Ok((page, next)) => {
                         items.extend(page);
                         state.set(Paged { items, next, loading: false, error: None });
                     }
-                    Err(error) => state.set(Paged { items, next: None, loading: false, error: Some(error) }),
+                    Err(error) => state.set(Paged { items: shown, next: None, loading: false, error: Some(error) }),
                 }
             });
         })
     };
     {
         let fetch = fetch.clone();
-        use_effect_with(*generation, move |_| fetch(None, Vec::new()));
+        let state = state.clone();
+        use_effect_with(*generation, move |_| fetch(None, state.items.clone(), Vec::new()));
     }
     let load_more = {
         let state = state.clone();
         let fetch = fetch.clone();
         Callback::from(move |_| {
             if let Some(next) = state.next.clone() {
-                fetch(Some(next), state.items.clone());
+                fetch(Some(next), state.items.clone(), state.items.clone());
             }
         })
     };

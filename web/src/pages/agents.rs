@@ -3,6 +3,8 @@
 
 use std::rc::Rc;
 
+mod controls;
+
 use yew::prelude::*;
 
 use crate::api::ApiError;
@@ -14,6 +16,8 @@ use crate::context::use_app;
 use crate::i18n::Text;
 use crate::live::use_live;
 use crate::queries::{self, Agents as AgentsQuery, CreateEnrollmentKey, RevokeAgent};
+
+use controls::AgentControls;
 
 type Agent = queries::agents::AgentsAgentsEdgesNode;
 type Status = queries::agents::AgentStatus;
@@ -46,6 +50,7 @@ pub fn agents() -> Html {
     let list = use_paged(loader);
     use_live("subscription { agentStatusChanged { agentId } }", serde_json::json!({}), list.reload.clone());
     let can_manage = app.viewer.role.can_manage_setup();
+    let open = use_state(|| None::<String>);
     let revoke = row_action::<RevokeAgent>(&app.api, Some(app.t(Text::ConfirmRevokeAgent)), &list.reload, |id| {
         queries::revoke_agent::Variables { id }
     });
@@ -64,13 +69,19 @@ pub fn agents() -> Html {
                     <th scope="col">{ app.t(Text::Version) }</th>
                     <th scope="col">{ app.t(Text::LastSeen) }</th>
                     <th scope="col">{ app.t(Text::Enrolled) }</th>
-                    if can_manage { <th scope="col">{ app.t(Text::Actions) }</th> }
+                    <th scope="col">{ app.t(Text::Actions) }</th>
                 </tr></thead>
                 <tbody>
                     { for state.items.iter().map(|agent| {
                         let (class, text) = status_of(&agent.status);
                         let site = agent.site_id.as_ref().and_then(|s| sites.get(s)).cloned().unwrap_or_else(|| "—".into());
-                        html! {
+                        let expanded = open.as_deref() == Some(agent.id.as_str());
+                        let toggle = {
+                            let (open, id) = (open.clone(), agent.id.clone());
+                            Callback::from(move |_| open.set(if expanded { None } else { Some(id.clone()) }))
+                        };
+                        let detail_id = format!("agent-detail-{}", agent.id);
+                        html! { <>
                             <tr class="agent" data-name={agent.name.clone()}>
                                 <td>{ &agent.name }</td>
                                 <td><span class={classes!("status", class)}>{ app.t(text) }</span></td>
@@ -78,15 +89,21 @@ pub fn agents() -> Html {
                                 <td class="mono">{ agent.version.clone().unwrap_or_else(|| "—".into()) }</td>
                                 <td>{ agent.last_seen_at.as_deref().map(short_time).unwrap_or_else(|| app.t(Text::Never).into()) }</td>
                                 <td>{ short_time(&agent.enrolled_at) }</td>
-                                if can_manage {
-                                    <td>
-                                        if !matches!(agent.status, Status::REVOKED) {
-                                            { action_button(app.t(Text::Revoke), &agent.name, &agent.id, &revoke) }
-                                        }
-                                    </td>
-                                }
+                                <td class="actions">
+                                    <button type="button" class="details" aria-expanded={expanded.to_string()}
+                                        aria-controls={detail_id.clone()} aria-label={format!("{} {}", app.t(Text::Details), agent.name)}
+                                        onclick={toggle}>{ app.t(Text::Details) }</button>
+                                    if can_manage && !matches!(agent.status, Status::REVOKED) {
+                                        { action_button(app.t(Text::Revoke), &agent.name, &agent.id, &revoke) }
+                                    }
+                                </td>
                             </tr>
-                        }
+                            if expanded {
+                                <tr class="agent-detail" id={detail_id}>
+                                    <td colspan="7"><AgentControls agent={agent.clone()} on_changed={list.reload.clone()} /></td>
+                                </tr>
+                            }
+                        </> }
                     }) }
                 </tbody>
             </table>

@@ -9,5 +9,6 @@ pub mod devices;
 pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod ranges;
 pub mod sites;
 pub mod users;
