@@ -33,7 +33,7 @@ pub fn recording(file: &str) -> String {
 }
 
 /// A recording with one varbind's value replaced (or added).
-pub fn with_varbind(snmprec: &str, oid: &str, tag: u32, value: &str) -> String {
+pub fn with_varbind(snmprec: &str, oid: &str, tag: impl std::fmt::Display, value: &str) -> String {
     let prefix = format!("{oid}|");
     let mut lines: Vec<String> = snmprec.lines().filter(|l| !l.starts_with(&prefix)).map(str::to_owned).collect();
     lines.push(format!("{oid}|{tag}|{value}"));

@@ -310,3 +310,80 @@ async fn the_fleet_api_pages_filters_traces_and_keeps_tenants_apart() {
         admin.data("{ agents { nodes { status connectedAt disconnectedAt } } }", json!({}), "agents").await.unwrap();
     assert_eq!(listed["nodes"][0]["status"], "DISCONNECTED");
 }
+
+/// What a technician reads on a device: the error bits behind its status, decoded, with who
+/// can fix each; their history (a change of bits under the same status counts); and each
+/// alert's fault from the catalogue, the device's training level and the catalogue weighed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_says_what_is_wrong_who_can_fix_it_and_since_when() {
+    use cartouche_e2e::with_varbind;
+
+    const ERRORS: &str = "1.3.6.1.2.1.25.3.5.1.2.1";
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (_, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
+    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-hq").await.unwrap();
+    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();
+    let agent: uuid::Uuid = agent_id.parse().unwrap();
+    let base = recording("librenms/brother_hl5370dw.snmprec");
+    // A fuser failure the device calls a job for a trained user, and a jam.
+    let fuser = [
+        ("1.3.6.1.2.1.43.18.1.1.2.1.1", 2, "3"),
+        ("1.3.6.1.2.1.43.18.1.1.3.1.1", 2, "4"),
+        ("1.3.6.1.2.1.43.18.1.1.4.1.1", 2, "10"),
+        ("1.3.6.1.2.1.43.18.1.1.5.1.1", 2, "1"),
+        ("1.3.6.1.2.1.43.18.1.1.6.1.1", 2, "0"),
+        ("1.3.6.1.2.1.43.18.1.1.7.1.1", 2, "1001"),
+        ("1.3.6.1.2.1.43.18.1.1.8.1.1", 4, "Fuser error 50"),
+        ("1.3.6.1.2.1.43.18.1.1.9.1.1", 67, "1234"),
+    ]
+    .iter()
+    .fold(base.clone(), |walk, (oid, tag, value)| with_varbind(&walk, oid, *tag, value));
+    let at = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let steps = [
+        with_varbind(&fuser, ERRORS, "4x", "04"),
+        with_varbind(&fuser, ERRORS, "4x", "0c"),
+        with_varbind(&base, ERRORS, "4x", "00"),
+    ];
+    for (i, walk) in steps.into_iter().enumerate() {
+        let reading = RawReading::snmp("10.9.0.12", Cycle::Discovery, at + chrono::Duration::minutes(i as i64), walk);
+        assert_eq!(agent_socket::deliver(&app, &mut socket, agent, i as u64 + 1, vec![reading]).await, None);
+        if i == 0 {
+            let found = admin
+                .data(
+                    "{ devices(first: 5) { nodes { id status statusErrors { bit fault { faultType fixedBy specialistNeeded } }
+                       alerts(open: true, first: 5) { nodes { trainingLevel fault { faultType title fixedBy specialistNeeded estimatedMinutes partsCost } } } } } }",
+                    json!({}),
+                    "devices",
+                )
+                .await
+                .unwrap();
+            let device = &found["nodes"][0];
+            assert_eq!(device["status"], "ERROR", "{device}");
+            assert_eq!(
+                device["statusErrors"],
+                json!([{ "bit": "jammed", "fault": { "faultType": "jam", "fixedBy": "user", "specialistNeeded": false } }])
+            );
+            assert_eq!(
+                device["alerts"]["nodes"],
+                json!([{ "trainingLevel": "trained", "fault": { "faultType": "fuser_failure", "title": "Fuser failure",
+                    "fixedBy": "field_technician", "specialistNeeded": true, "estimatedMinutes": 60, "partsCost": 180.0 } }]),
+                "the catalogue knows a fuser needs a technician, whatever the device says"
+            );
+        }
+    }
+    let device = admin
+        .data(
+            "{ devices { nodes { statusErrors { bit } statusHistory(first: 10) { status errors } } } }",
+            json!({}),
+            "devices",
+        )
+        .await
+        .unwrap();
+    let device = &device["nodes"][0];
+    assert_eq!(device["statusErrors"], json!([]), "cleared");
+    let history: Vec<Value> = device["statusHistory"].as_array().unwrap().iter().map(|h| h["errors"].clone()).collect();
+    assert_eq!(history, vec![json!([]), json!(["door_open", "jammed"]), json!(["jammed"])], "newest first");
+    let bad = admin.run("{ devices { nodes { statusHistory(first: 0) { at } } } }", json!({})).await.unwrap();
+    assert_eq!(bad.error_code(), Some("VALIDATION"));
+}

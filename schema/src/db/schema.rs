@@ -46,6 +46,7 @@ diesel::table! {
         ended_at -> Nullable<Timestamptz>,
         agent_id -> Uuid,
         sequence -> Int8,
+        training_level -> Nullable<Text>,
     }
 }
 
@@ -154,6 +155,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         sort_key -> Nullable<Text>,
         search_text -> Nullable<Text>,
+        status_errors -> Array<Nullable<Text>>,
     }
 }
 

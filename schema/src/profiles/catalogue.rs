@@ -31,6 +31,61 @@ pub struct Fault {
     pub description_words: Vec<String>,
 }
 
+/// Who can clear a fault, least trained first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Skill {
+    /// Anyone at the printer (load paper, clear a jam the panel shows).
+    User,
+    /// A key operator trained on the model (a drum, a waste toner box).
+    TrainedUser,
+    /// A service technician: a specialist call-out.
+    FieldTechnician,
+}
+
+impl Skill {
+    pub const ALL: [Skill; 3] = [Skill::User, Skill::TrainedUser, Skill::FieldTechnician];
+
+    /// The catalogue's word (`fixed_by`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Skill::User => "user",
+            Skill::TrainedUser => "trained_user",
+            Skill::FieldTechnician => "field_technician",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Skill> {
+        Skill::ALL.into_iter().find(|s| s.name() == word)
+    }
+
+    /// A device's prtAlertTrainingLevel (RFC 3805) as a skill; none when it does not say
+    /// (other, unknown, no intervention required). Management means a decision, not a
+    /// specialist: a trained user acts on it.
+    pub fn of_training_level(level: &str) -> Option<Skill> {
+        match level {
+            "untrained" => Some(Skill::User),
+            "trained" | "management" => Some(Skill::TrainedUser),
+            "field_service" => Some(Skill::FieldTechnician),
+            _ => None,
+        }
+    }
+}
+
+impl Fault {
+    /// Who the catalogue says can fix it (checked at load).
+    pub fn skill(&self) -> Skill {
+        Skill::parse(&self.fixed_by).unwrap_or(Skill::FieldTechnician)
+    }
+
+    /// Who can fix this fault as a device reported it: the more demanding of the device's
+    /// training level and the catalogue's entry (a device calling a fuser failure "trained"
+    /// still needs a technician; one calling a jam "field service" knows its own mechanism).
+    pub fn who_fixes(&self, training_level: Option<&str>) -> Skill {
+        let device = training_level.and_then(Skill::of_training_level);
+        device.map_or(self.skill(), |d| d.max(self.skill()))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertMatch {
@@ -67,7 +122,7 @@ impl FaultCatalogue {
             if !["critical", "warning"].contains(&fault.severity.as_str()) {
                 return Err(bad("severity must be critical or warning"));
             }
-            if !["user", "trained_user", "field_technician"].contains(&fault.fixed_by.as_str()) {
+            if Skill::parse(&fault.fixed_by).is_none() {
                 return Err(bad("fixed_by must be user, trained_user or field_technician"));
             }
         }
@@ -87,6 +142,12 @@ impl FaultCatalogue {
 
     pub fn get(&self, fault_type: &str) -> Option<&Fault> {
         self.faults.iter().find(|f| f.fault_type == fault_type)
+    }
+
+    /// The fault of a type, `other` for a type the catalogue no longer has (an alert
+    /// stored under an older catalogue).
+    pub fn of_type(&self, fault_type: &str) -> &Fault {
+        self.get(fault_type).unwrap_or_else(|| self.other())
     }
 
     /// The fault of an alert: by code and group, then by words of its description, then `other`.
@@ -225,4 +286,23 @@ pub fn alert_code_name(code: i64) -> Option<&'static str> {
         1801 => "alertRemovalOfBinaryChangeEntry",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_fixes_a_fault_is_the_more_demanding_of_the_device_and_the_catalogue() {
+        let set = crate::profiles::ProfileSet::builtin().unwrap();
+        let faults = set.catalogue.faults();
+        let specialist = faults.iter().find(|f| f.skill() == Skill::FieldTechnician).unwrap();
+        let simple = faults.iter().find(|f| f.skill() == Skill::User).unwrap();
+        assert_eq!(specialist.who_fixes(Some("trained")), Skill::FieldTechnician);
+        assert_eq!(specialist.who_fixes(None), Skill::FieldTechnician);
+        assert_eq!(simple.who_fixes(Some("field_service")), Skill::FieldTechnician);
+        assert_eq!(simple.who_fixes(Some("untrained")), Skill::User);
+        assert_eq!(simple.who_fixes(Some("no_intervention_required")), Skill::User);
+        assert_eq!(simple.who_fixes(Some("management")), Skill::TrainedUser);
+    }
 }

@@ -17,7 +17,7 @@ mod tlv;
 pub mod value;
 pub mod walk;
 
-pub use catalogue::{Fault, FaultCatalogue};
+pub use catalogue::{Fault, FaultCatalogue, Skill};
 pub use interpret::{interpret, interpret_known};
 pub use oid::Oid;
 pub use profile::{CyclePlan, Profile, ProfileError, ProfileSet, ReadPlan};

@@ -25,7 +25,8 @@ pub use loader::{DeviceById, FleetLoader, LatestCountersOf, SuppliesOf};
 pub use reinterpret::DeviceMutation;
 pub use subscriptions::DeviceSubscription;
 use values::{
-    AlertNode, CounterGranularity, CounterPointNode, CounterValue, DeviceAddress, SupplyEventNode, SupplyNode,
+    AlertNode, CounterGranularity, CounterPointNode, CounterValue, DeviceAddress, FaultInfo, StatusChangeNode,
+    StatusError, SupplyEventNode, SupplyNode,
 };
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -152,6 +153,39 @@ impl DeviceNode {
     }
     async fn status(&self) -> DeviceStatus {
         DeviceStatus::of(&self.0.status)
+    }
+    /// The error bits behind its status (hrPrinterDetectedErrorState), decoded, each with
+    /// the fault it means and who can fix it.
+    async fn status_errors(&self, ctx: &Context<'_>) -> Vec<StatusError> {
+        let catalogue = &crate::graphql::state(ctx).ingestor.profiles().catalogue;
+        self.0
+            .status_errors
+            .iter()
+            .flatten()
+            .map(|bit| StatusError { bit: bit.clone(), fault: FaultInfo::of(catalogue.for_error_bit(bit), None) })
+            .collect()
+    }
+    /// Its status changes (and changes of the error bits behind it), newest first (1 to 200).
+    async fn status_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<StatusChangeNode>> {
+        if !(1..=200).contains(&first) {
+            return Err(ApiError::validation("first", "1 to 200").into());
+        }
+        let mut conn = conn(ctx).await?;
+        let rows = queries::status_history(&mut conn, self.0.id, i64::from(first))
+            .await
+            .map_err(|e| ApiError::from_db("device", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StatusChangeNode {
+                at: r.at,
+                status: DeviceStatus::of(&r.status),
+                errors: r.errors.into_iter().flatten().collect(),
+            })
+            .collect())
     }
     /// The profiles that read it, most general first.
     async fn profiles(&self) -> Vec<String> {

@@ -240,9 +240,67 @@ impl AlertNode {
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.0.ended_at
     }
+    /// Who the device says must clear it (prtAlertTrainingLevel: untrained, trained,
+    /// field_service, management, …), when it says.
+    async fn training_level(&self) -> Option<&str> {
+        self.0.training_level.as_deref()
+    }
+    /// The fault as the catalogue knows it: who can fix it, whether a specialist must come,
+    /// the usual time and parts.
+    async fn fault(&self, ctx: &Context<'_>) -> FaultInfo {
+        let catalogue = &crate::graphql::state(ctx).ingestor.profiles().catalogue;
+        FaultInfo::of(catalogue.of_type(&self.0.fault_type), self.0.training_level.as_deref())
+    }
     async fn source(&self) -> Source {
         Source { agent_id: self.0.agent_id, sequence: self.0.sequence, device_id: self.0.device_id }
     }
+}
+
+/// A fault as the catalogue knows it, and who can fix it.
+#[derive(SimpleObject)]
+pub struct FaultInfo {
+    /// The catalogue's type (jam, toner_empty, fuser_failure, …).
+    pub fault_type: String,
+    pub title: String,
+    /// user, trained_user or field_technician: the more demanding of what the device says
+    /// (its training level) and what the catalogue knows of the fault.
+    pub fixed_by: String,
+    /// A service technician must come (fixed by field_technician).
+    pub specialist_needed: bool,
+    /// Usual minutes of work for whoever can fix it.
+    pub estimated_minutes: i32,
+    /// Usual parts cost, in euros (0 when nothing is replaced).
+    pub parts_cost: f64,
+}
+
+impl FaultInfo {
+    pub fn of(fault: &cartouche_schema::profiles::Fault, training_level: Option<&str>) -> FaultInfo {
+        let skill = fault.who_fixes(training_level);
+        FaultInfo {
+            fault_type: fault.fault_type.clone(),
+            title: fault.title.clone(),
+            fixed_by: skill.name().to_owned(),
+            specialist_needed: skill == cartouche_schema::profiles::Skill::FieldTechnician,
+            estimated_minutes: i32::try_from(fault.minutes).unwrap_or(i32::MAX),
+            parts_cost: fault.parts_cost,
+        }
+    }
+}
+
+/// An error bit the device reports (hrPrinterDetectedErrorState), with what it means.
+#[derive(SimpleObject)]
+pub struct StatusError {
+    /// jammed, door_open, no_toner, service_requested, …
+    pub bit: String,
+    pub fault: FaultInfo,
+}
+
+/// A change of a device's status or of the error bits behind it.
+#[derive(SimpleObject)]
+pub struct StatusChangeNode {
+    pub at: DateTime<Utc>,
+    pub status: super::DeviceStatus,
+    pub errors: Vec<String>,
 }
 
 /// A stretch of time a device spent at one address.

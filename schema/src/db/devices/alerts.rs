@@ -24,6 +24,8 @@ pub struct AlertRow {
     pub ended_at: Option<DateTime<Utc>>,
     pub agent_id: Uuid,
     pub sequence: i64,
+    /// Who the device says must clear it (untrained, trained, field_service, …).
+    pub training_level: Option<String>,
 }
 
 /// How alerts are narrowed (on a device, or fleet-wide).

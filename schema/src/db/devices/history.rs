@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{device_addresses, raw_batches};
+use crate::db::schema::{device_addresses, device_status_history, raw_batches};
 use crate::db::scope::Scope;
 
 #[derive(Queryable, Clone, Debug)]
@@ -30,6 +30,29 @@ pub async fn addresses_of(conn: &mut AsyncPgConnection, device_id: Uuid) -> Quer
             device_addresses::first_seen_at,
             device_addresses::last_seen_at,
         ))
+        .load(conn)
+        .await
+}
+
+/// A change of a device's status or of the error bits behind it.
+#[derive(Queryable, Clone, Debug)]
+pub struct StatusChange {
+    pub at: DateTime<Utc>,
+    pub status: String,
+    pub errors: Vec<Option<String>>,
+}
+
+/// A device's status changes, newest first.
+pub async fn status_history(
+    conn: &mut AsyncPgConnection,
+    device_id: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<StatusChange>> {
+    device_status_history::table
+        .filter(device_status_history::device_id.eq(device_id))
+        .order_by(device_status_history::at.desc())
+        .limit(limit)
+        .select((device_status_history::at, device_status_history::status, device_status_history::errors))
         .load(conn)
         .await
 }

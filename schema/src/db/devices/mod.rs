@@ -21,7 +21,7 @@ mod supplies;
 
 pub use alerts::{AlertFilter, AlertRow, alerts_page};
 pub use counters::{CounterPoint, Granularity, LatestCounter, Series, counter_series, latest_counters};
-pub use history::{AddressStretch, RawBatch, addresses_of, raw_batch};
+pub use history::{AddressStretch, RawBatch, StatusChange, addresses_of, raw_batch, status_history};
 pub use summary::{FleetSummary, fleet_summary};
 pub use supplies::{SupplyEventRow, SupplyFilter, SupplyRow, supplies_of, supplies_page, supply_events_of};
 

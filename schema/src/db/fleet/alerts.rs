@@ -108,6 +108,7 @@ pub(super) async fn store_alerts<'a>(
                     alerts::severity.eq(&o.alert.severity),
                     alerts::fault_type.eq(&o.alert.fault_type),
                     alerts::description.eq(&o.alert.description),
+                    alerts::training_level.eq(&o.alert.training_level),
                     alerts::started_at.eq(o.input.reading.read_at),
                     alerts::ended_at.eq(o.ended_at),
                     alerts::agent_id.eq(o.input.agent.id),

@@ -203,6 +203,7 @@ impl Fleet {
                     first_seen_at: at,
                     last_seen_at: at,
                     updated_at: Utc::now(),
+                    status_errors: errors_of(&snapshot.status.errors),
                 });
                 self.dirty.push(true);
                 let slot = self.devices.len() - 1;
@@ -246,8 +247,12 @@ impl Fleet {
                 if plan.is_some() {
                     device.read_plan = plan;
                 }
-                if touches_status && device.status != status {
+                // A change of error bits under the same status (a jam, then a door opened too)
+                // is a change of what a technician must do: it is history as well.
+                let errors = errors_of(&snapshot.status.errors);
+                if touches_status && (device.status != status || device.status_errors != errors) {
                     device.status = status.to_owned();
+                    device.status_errors = errors;
                     self.statuses.push((device.id, at, status, snapshot.status.errors.clone()));
                 }
                 device.last_seen_at = at;
@@ -298,6 +303,7 @@ impl Fleet {
                     devices::profile.eq(excluded(devices::profile)),
                     devices::read_plan.eq(excluded(devices::read_plan)),
                     devices::status.eq(excluded(devices::status)),
+                    devices::status_errors.eq(excluded(devices::status_errors)),
                     devices::last_seen_at.eq(excluded(devices::last_seen_at)),
                     devices::updated_at.eq(excluded(devices::updated_at)),
                 ))
@@ -325,4 +331,9 @@ impl Fleet {
         }
         Ok(())
     }
+}
+
+/// Error bits as the column holds them.
+fn errors_of(errors: &[String]) -> Vec<Option<String>> {
+    errors.iter().cloned().map(Some).collect()
 }

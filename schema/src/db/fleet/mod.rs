@@ -57,6 +57,8 @@ pub struct Device {
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The decoded error bits behind `status` (jammed, door_open, …).
+    pub status_errors: Vec<Option<String>>,
 }
 
 /// What applying a reading changed, for the events subscribers get.
