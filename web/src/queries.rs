@@ -8,6 +8,9 @@ use graphql_client::GraphQLQuery;
 /// The API's `DateTime` scalar (RFC 3339).
 pub type DateTime = String;
 
+/// The API's `JSON` scalar.
+pub type JSON = serde_json::Value;
+
 /// One typed operation per document name; all share the schema and the derives. The file is
 /// taken as a `tt`: graphql_client's derive does not see a `literal` fragment as a string.
 macro_rules! operations {
@@ -32,7 +35,7 @@ operations! {
     "graphql/tenants.graphql" => [Tenants, CreateTenant],
     "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
     "graphql/devices.graphql" => [Devices],
-    "graphql/device.graphql" => [Device],
+    "graphql/device.graphql" => [Device, DeviceCounters, DeviceSources],
     "graphql/fleet.graphql" => [FleetSummary, OpenAlerts],
     "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent, RunCycle, ConfigureAgent],
     "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],

@@ -179,6 +179,16 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
     browser.wait_for_text("20 %").await?;
     browser.screenshot("device-live-supply").await?;
 
+    // For technicians: another period of the chart, and the raw reading behind the drum's
+    // level, filtered to the supply levels.
+    browser.wait_for("#chart-period").await?.select_by_value("7").await?;
+    browser.wait_for(".counter-chart").await?;
+    browser.client.find(Locator::Css("button.show-raw")).await?.click().await?;
+    browser.wait_for("details.raw-reading").await?.click().await?;
+    retype(&browser, "#raw-filter", "43.11.1.1.9.1").await?;
+    browser.wait_for_text("1.3.6.1.2.1.43.11.1.1.9.1.3|2|5000").await?;
+    browser.screenshot("device-raw-readings").await?;
+
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
     browser.wait_for_text("Retour aux périphériques").await?;
     browser.close().await?;

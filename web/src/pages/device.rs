@@ -1,5 +1,10 @@
-//! One device: identity, status, counters (latest values and total pages over 90 days as a
-//! chart), supplies with their serials and history, alerts, and where it has been.
+//! One device: identity, status with the decoded error bits and who can fix each, counters
+//! (latest values, and any counter over a chosen period as a chart), supplies with their
+//! serials and history, alerts with their fault and who can fix it, where it has been, and the
+//! raw readings behind the values.
+
+mod chart;
+mod sources;
 
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -14,19 +19,34 @@ use crate::pages::devices::status_of;
 use crate::queries::{self, Device as DeviceQuery};
 use crate::route::Route;
 
+use chart::CounterChart;
+use sources::RawReadings;
+
 type Device = queries::device::DeviceDevice;
-type Point = queries::device::DeviceDeviceCounters;
 
 #[derive(Properties, PartialEq)]
 pub struct DevicePageProps {
     pub id: String,
 }
 
-/// Now and 90 days ago, as the API's DateTime.
-fn last_90_days() -> (String, String) {
-    let now = js_sys::Date::new_0();
-    let from = js_sys::Date::new(&(now.get_time() - 90.0 * 86_400_000.0).into());
-    (String::from(from.to_iso_string()), String::from(now.to_iso_string()))
+/// Who can fix a fault, in words (the API's `fixedBy`).
+fn who(app: &crate::context::AppContext, fixed_by: &str) -> &'static str {
+    match fixed_by {
+        "user" => app.t(Text::FixedByUser),
+        "trained_user" => app.t(Text::FixedByTrainedUser),
+        _ => app.t(Text::FixedByTechnician),
+    }
+}
+
+/// Who can fix it, a specialist badge when one must come, and the usual time.
+fn fixer(app: &crate::context::AppContext, fixed_by: &str, specialist: bool, minutes: i64) -> Html {
+    html! {
+        <span class="fixer">
+            { who(app, fixed_by) }
+            if specialist { { " " }<span class="badge specialist">{ app.t(Text::SpecialistNeeded) }</span> }
+            <span class="secondary">{ format!(" ~{minutes}\u{a0}min") }</span>
+        </span>
+    }
 }
 
 #[function_component(DevicePage)]
@@ -49,8 +69,7 @@ pub fn device_page(props: &DevicePageProps) -> Html {
                 *shown.borrow_mut() = id.clone();
             }
             wasm_bindgen_futures::spawn_local(async move {
-                let (from, to) = last_90_days();
-                let vars = queries::device::Variables { id, from, to };
+                let vars = queries::device::Variables { id };
                 device.set(Some(api.run::<DeviceQuery>(vars).await.map(|data| data.device)));
             });
         });
@@ -112,10 +131,39 @@ pub fn device_page(props: &DevicePageProps) -> Html {
                             </>
                         }) }
                     </dl>
-                    <h3>{ app.t(Text::PagesLast90Days) }</h3>
-                    { counter_chart(&app, &device.counters) }
+                    <h3>{ app.t(Text::CountersOverTime) }</h3>
+                    <CounterChart device_id={device.id.clone()} {changes}
+                        kinds={device.latest_counters.iter().map(|c| c.kind.clone()).collect::<Vec<_>>()} />
                 </section>
             </div>
+            <section class="panel" aria-labelledby="condition">
+                <h2 id="condition">{ app.t(Text::WhatItReports) }</h2>
+                if device.status_errors.is_empty() {
+                    <p class="empty">{ app.t(Text::NoErrorBits) }</p>
+                } else {
+                    <ul class="status-errors">
+                        { for device.status_errors.iter().map(|e| html! {
+                            <li class="status-error" data-bit={e.bit.clone()}>
+                                <strong>{ &e.fault.title }</strong>
+                                <span class="mono secondary">{ format!(" ({})", e.bit) }</span>
+                                { " — " }{ fixer(&app, &e.fault.fixed_by, e.fault.specialist_needed, e.fault.estimated_minutes) }
+                            </li>
+                        }) }
+                    </ul>
+                }
+                if !device.status_history.is_empty() {
+                    <h3>{ app.t(Text::StatusHistory) }</h3>
+                    <ul class="events">
+                        { for device.status_history.iter().map(|h| {
+                            let (_, text) = status_of(&h.status);
+                            html! {
+                                <li>{ format!("{} — {}{}", short_time(&h.at), app.t(text),
+                                    if h.errors.is_empty() { String::new() } else { format!(" ({})", h.errors.join(", ")) }) }</li>
+                            }
+                        }) }
+                    </ul>
+                }
+            </section>
             <section class="panel" aria-labelledby="supplies">
                 <h2 id="supplies">{ app.t(Text::Supplies) }</h2>
                 <table class="list">
@@ -159,6 +207,7 @@ pub fn device_page(props: &DevicePageProps) -> Html {
                         <thead><tr>
                             <th scope="col">{ app.t(Text::Alerts) }</th>
                             <th scope="col">{ app.t(Text::Severity) }</th>
+                            <th scope="col">{ app.t(Text::WhoCanFix) }</th>
                             <th scope="col">{ app.t(Text::Started) }</th>
                             <th scope="col">{ app.t(Text::Ended) }</th>
                         </tr></thead>
@@ -166,10 +215,16 @@ pub fn device_page(props: &DevicePageProps) -> Html {
                             { for alerts.iter().map(|a| html! {
                                 <tr class={classes!("alert", a.ended_at.is_none().then_some("open"))}>
                                     <td>
-                                        <strong>{ a.fault_type.replace('_', " ") }</strong>
+                                        <strong>{ &a.fault.title }</strong>
                                         if let Some(description) = &a.description { <span class="secondary">{ description }</span> }
                                     </td>
                                     <td>{ &a.severity }</td>
+                                    <td>
+                                        { fixer(&app, &a.fault.fixed_by, a.fault.specialist_needed, a.fault.estimated_minutes) }
+                                        if a.fault.parts_cost > 0.0 {
+                                            <span class="secondary">{ format!(" · {} {:.0}\u{a0}€", app.t(Text::Parts), a.fault.parts_cost) }</span>
+                                        }
+                                    </td>
                                     <td>{ short_time(&a.started_at) }</td>
                                     <td>{ a.ended_at.as_deref().map(short_time).unwrap_or_else(|| app.t(Text::StillOpen).to_owned()) }</td>
                                 </tr>
@@ -190,45 +245,7 @@ pub fn device_page(props: &DevicePageProps) -> Html {
                     }) }
                 </ul>
             </section>
+            <RawReadings device_id={device.id.clone()} />
         </section>
-    }
-}
-
-/// The total counter over the period as a line, flagged readings marked.
-fn counter_chart(app: &crate::context::AppContext, points: &[Point]) -> Html {
-    if points.len() < 2 {
-        return html! { <p class="empty">{ app.t(Text::NoCounterHistory) }</p> };
-    }
-    let (width, height, pad) = (600.0_f64, 160.0_f64, 8.0_f64);
-    let min = points.iter().map(|p| p.value).min().unwrap_or(0) as f64;
-    let max = points.iter().map(|p| p.value).max().unwrap_or(0) as f64;
-    let span = (max - min).max(1.0);
-    let at = |i: usize, value: i64| {
-        let x = pad + (width - 2.0 * pad) * i as f64 / (points.len() - 1) as f64;
-        let y = height - pad - (height - 2.0 * pad) * (value as f64 - min) / span;
-        (x, y)
-    };
-    let line: Vec<String> = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (x, y) = at(i, p.value);
-            format!("{x:.1},{y:.1}")
-        })
-        .collect();
-    let first = points.first().map(|p| short_date(&p.period)).unwrap_or_default();
-    let last = points.last().map(|p| short_date(&p.period)).unwrap_or_default();
-    let summary = format!("{first}: {} — {last}: {}", min as i64, max as i64);
-    html! {
-        <figure class="chart">
-            <svg viewBox={format!("0 0 {width} {height}")} role="img" aria-label={summary.clone()}>
-                <polyline points={line.join(" ")} fill="none" stroke="currentColor" stroke-width="2" />
-                { for points.iter().enumerate().filter(|(_, p)| p.flag.is_some()).map(|(i, p)| {
-                    let (x, y) = at(i, p.value);
-                    html! { <circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="4" class="flagged" /> }
-                }) }
-            </svg>
-            <figcaption>{ summary }</figcaption>
-        </figure>
     }
 }
