@@ -109,6 +109,6 @@ fn group(device: queries::device_sources::DeviceSourcesDevice) -> Vec<Behind> {
         add(s.source.agent_id, s.source.sequence, format!("#{} {name}", s.index), s.source.reading);
     }
     let mut out: Vec<Behind> = by_batch.into_values().collect();
-    out.sort_by(|a, b| b.sequence.cmp(&a.sequence));
+    out.sort_by_key(|b| std::cmp::Reverse(b.sequence));
     out
 }
