@@ -170,14 +170,23 @@ impl AgentQuery {
     async fn agents(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only agents whose link is in this state now (the rule of `Agent.status`).")] status: Option<
+            AgentStatus,
+        >,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, AgentNode>> {
         let actor = actor(ctx)?;
         let request = page_request(first, after)?;
         let mut conn = conn(ctx).await?;
+        let status = status.map(|s| match s {
+            AgentStatus::Connected => "connected",
+            AgentStatus::Disconnected => "disconnected",
+            AgentStatus::NeverConnected => "never_connected",
+            AgentStatus::Revoked => "revoked",
+        });
         let (rows, more) =
-            Agent::page(&mut conn, &actor.scope, &request).await.map_err(|e| ApiError::from_db("agent", e))?;
+            Agent::page(&mut conn, &actor.scope, status, &request).await.map_err(|e| ApiError::from_db("agent", e))?;
         Ok(connection(
             rows,
             more,

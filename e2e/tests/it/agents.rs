@@ -147,3 +147,80 @@ async fn agents_and_keys_stay_inside_their_tenant() {
         .unwrap();
     assert_eq!(r.error_field(), Some("expiresInHours"));
 }
+
+/// `agents(status:)` narrows in SQL by the very rule `Agent.status` applies: each agent, in
+/// each state (linked, link dropped, heartbeats stopped, never linked, revoked), is listed
+/// under its own status and no other.
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_are_filtered_by_link_status_as_each_one_reports_it() {
+    use cartouche_schema::db::schema::agents;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let key = admin
+        .data(
+            "mutation { createEnrollmentKey(input: { name: \"five\", uses: 5 }) { secret } }",
+            json!({}),
+            "createEnrollmentKey",
+        )
+        .await
+        .unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut ids = std::collections::BTreeMap::new();
+    let mut sockets = Vec::new();
+    for name in ["linked", "dropped", "silent", "never", "revoked"] {
+        let (id, credential) = agent_socket::enrolled(&app, &key, name).await.unwrap();
+        if name != "never" {
+            let (socket, _) = connect(&app, &id, &credential).await;
+            sockets.push((name, socket));
+        }
+        ids.insert(name, id);
+    }
+    for (name, socket) in &mut sockets {
+        if *name == "dropped" {
+            socket.close(None).await.unwrap();
+        }
+    }
+    let mut conn = app.db.conn().await.unwrap();
+    let silent: uuid::Uuid = ids["silent"].parse().unwrap();
+    diesel::update(agents::table.find(silent))
+        .set(agents::last_seen_at.eq(chrono::Utc::now() - chrono::Duration::minutes(10)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    admin
+        .data("mutation($id: ID!) { revokeAgent(id: $id) { id } }", json!({ "id": ids["revoked"] }), "revokeAgent")
+        .await
+        .unwrap();
+
+    let expected = [
+        ("CONNECTED", vec!["linked"]),
+        ("DISCONNECTED", vec!["dropped", "silent"]),
+        ("NEVER_CONNECTED", vec!["never"]),
+        ("REVOKED", vec!["revoked"]),
+    ];
+    cartouche_e2e::eventually("the dropped link recorded", async || {
+        let answer =
+            admin.data("query { agents(status: DISCONNECTED) { nodes { name } } }", json!({}), "agents").await.unwrap();
+        answer["nodes"].as_array().unwrap().len() == 2
+    })
+    .await;
+    for (status, names) in expected {
+        let answer = admin
+            .data(
+                "query($s: AgentStatus) { agents(status: $s) { nodes { name status } } }",
+                json!({ "s": status }),
+                "agents",
+            )
+            .await
+            .unwrap();
+        let listed: Vec<&str> =
+            answer["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+        assert_eq!(listed, names, "{status}");
+        assert!(answer["nodes"].as_array().unwrap().iter().all(|n| n["status"] == status), "{answer}");
+    }
+}

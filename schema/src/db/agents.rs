@@ -231,17 +231,42 @@ impl Agent {
         agents::table.find(id).select(Agent::as_select()).first(conn).await.optional()
     }
 
+    /// Visible agents by name, one page; `status` (a [`Agent::link_status`] word) narrows
+    /// them with the same rule, in SQL.
     pub async fn page(
         conn: &mut AsyncPgConnection,
         scope: &Scope,
+        status: Option<&str>,
         request: &PageRequest,
     ) -> QueryResult<(Vec<Agent>, bool)> {
-        let query = agents::table
+        let mut query = agents::table
             .filter(agents::tenant_id.eq_any(scope.tenant_ids()))
             .select(Agent::as_select())
             .order_by((lower(agents::name), agents::id))
             .limit(request.limit())
             .into_boxed();
+        let cutoff = Utc::now() - chrono::Duration::seconds(LINK_SILENCE_SECONDS);
+        let active = agents::revoked_at.is_null();
+        let up = agents::connected_at
+            .is_not_null()
+            .and(agents::disconnected_at.is_null().or(agents::connected_at.gt(agents::disconnected_at.nullable())))
+            .and(agents::last_seen_at.ge(cutoff));
+        query = match status {
+            None => query,
+            Some("revoked") => query.filter(agents::revoked_at.is_not_null()),
+            Some("never_connected") => query.filter(active.and(agents::connected_at.is_null())),
+            Some("connected") => query.filter(active.and(up)),
+            // Linked once, and since: the link went down, or its heartbeats stopped.
+            Some("disconnected") => query.filter(
+                active.and(agents::connected_at.is_not_null()).and(
+                    agents::disconnected_at
+                        .ge(agents::connected_at)
+                        .or(agents::last_seen_at.is_null())
+                        .or(agents::last_seen_at.lt(cutoff)),
+                ),
+            ),
+            Some(_) => return Ok((Vec::new(), false)),
+        };
         let query = after_keyset!(query, agents::name, agents::id, &request.after);
         Ok(page::finish(query.load(conn).await?, request))
     }
