@@ -214,6 +214,7 @@ async fn read_known(
                 }
                 let mut raw = reading.to_raw(address, cycle, Utc::now());
                 raw.device_id = Some(id);
+                raw.answered_late = slept;
                 readings.push(raw);
             }
             Err(err) => {

@@ -201,6 +201,10 @@ pub struct RawReading {
     /// The range's credential that answered (discovery), by id; `None`: v2c "public".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+    /// It answered, but only after a request timed out: a printer waking from power save
+    /// (or busy). A device otherwise fine is then counted asleep, not ok.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answered_late: bool,
 }
 
 impl RawReading {
@@ -220,6 +224,7 @@ impl RawReading {
             port: None,
             range_id: None,
             credential: None,
+            answered_late: false,
         }
     }
 }

@@ -271,6 +271,12 @@ pub enum Text {
     ShowRawReadings,
     FilterOids,
     RawReadingGone,
+    StatusAsleep,
+    NeedsAttention,
+    NothingNeedsAttention,
+    NoLowSupplies,
+    AgentsOffline,
+    NoAgentOffline,
 }
 
 impl Text {
@@ -557,6 +563,12 @@ impl Text {
                 "this raw reading is no longer kept (retention)",
                 "cette lecture brute n'est plus conservée (rétention)",
             ),
+            StatusAsleep => ("Asleep", "En veille"),
+            NeedsAttention => ("Devices needing attention", "Périphériques à traiter"),
+            NothingNeedsAttention => ("No device in error or warning.", "Aucun périphérique en erreur ou en alerte."),
+            NoLowSupplies => ("No supply below 10\u{a0}%.", "Aucun consommable sous 10\u{a0}%."),
+            AgentsOffline => ("Agents offline", "Agents hors ligne"),
+            NoAgentOffline => ("Every agent is linked.", "Tous les agents sont connectés."),
         }
     }
 }

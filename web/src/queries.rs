@@ -36,7 +36,7 @@ operations! {
     "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
     "graphql/devices.graphql" => [Devices],
     "graphql/device.graphql" => [Device, DeviceCounters, DeviceSources],
-    "graphql/fleet.graphql" => [FleetSummary, OpenAlerts],
+    "graphql/fleet.graphql" => [FleetSummary, OpenAlerts, Attention],
     "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent, RunCycle, ConfigureAgent],
     "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],
     "graphql/ranges.graphql" => [DiscoveryRanges, CreateDiscoveryRange, UpdateDiscoveryRange, DeleteDiscoveryRange, ImportDiscoveryRanges],

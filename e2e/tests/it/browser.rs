@@ -173,6 +173,9 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     let total = browser.wait_for(".tile.total .value").await?.text().await?;
     assert_eq!(total, "3");
     assert_eq!(browser.wait_for(".tile.agents .value").await?.text().await?, "1 / 1");
+    // What needs someone: the empty toner listed (linked to its device), no agent offline.
+    browser.wait_for(".attention li.low-supply a").await?;
+    browser.wait_for_text("Every agent is linked.").await?;
     browser.screenshot("overview").await?;
 
     // A jam while the overview is open: the feed and the count follow, live.

@@ -139,6 +139,9 @@ async fn discovery_then_counters_and_alerts_as_configured() {
     assert_eq!(counters.report.devices_read, 5, "four printers and the sleepy one");
     assert_eq!(counters.report.devices_failed, 1, "the device that went away");
     assert_eq!(counters.report.devices_asleep, 1, "the sleepy one answered after a retry");
+    let late: Vec<&str> =
+        counters.readings.iter().filter(|r| r.answered_late).map(|r| r.device_id.as_deref().unwrap_or("")).collect();
+    assert_eq!(late, vec!["sleepy"], "its reading says so, for the server to count it asleep");
     let konica = &counters.readings[0];
     assert_eq!(konica.cycle, Cycle::Counters);
     let counters_walk = Walk::from_snmprec(&konica.snmprec).unwrap();

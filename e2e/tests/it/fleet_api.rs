@@ -346,7 +346,10 @@ async fn a_device_says_what_is_wrong_who_can_fix_it_and_since_when() {
         with_varbind(&base, ERRORS, "4x", "00"),
     ];
     for (i, walk) in steps.into_iter().enumerate() {
-        let reading = RawReading::snmp("10.9.0.12", Cycle::Discovery, at + chrono::Duration::minutes(i as i64), walk);
+        let mut reading =
+            RawReading::snmp("10.9.0.12", Cycle::Discovery, at + chrono::Duration::minutes(i as i64), walk);
+        // Cleared, and slow to answer: asleep (power save), not ok.
+        reading.answered_late = i == 2;
         assert_eq!(agent_socket::deliver(&app, &mut socket, agent, i as u64 + 1, vec![reading]).await, None);
         if i == 0 {
             let found = admin
@@ -374,7 +377,7 @@ async fn a_device_says_what_is_wrong_who_can_fix_it_and_since_when() {
     }
     let device = admin
         .data(
-            "{ devices { nodes { statusErrors { bit } statusHistory(first: 10) { status errors } } } }",
+            "{ devices { nodes { status statusErrors { bit } statusHistory(first: 10) { status errors } } } }",
             json!({}),
             "devices",
         )
@@ -382,6 +385,9 @@ async fn a_device_says_what_is_wrong_who_can_fix_it_and_since_when() {
         .unwrap();
     let device = &device["nodes"][0];
     assert_eq!(device["statusErrors"], json!([]), "cleared");
+    assert_eq!(device["status"], "ASLEEP");
+    let summary = admin.data("{ fleetSummary { asleep ok } }", json!({}), "fleetSummary").await.unwrap();
+    assert_eq!(summary, json!({ "asleep": 1, "ok": 0 }));
     let history: Vec<Value> = device["statusHistory"].as_array().unwrap().iter().map(|h| h["errors"].clone()).collect();
     assert_eq!(history, vec![json!([]), json!(["door_open", "jammed"]), json!(["jammed"])], "newest first");
     let bad = admin.run("{ devices { nodes { statusHistory(first: 0) { at } } } }", json!({})).await.unwrap();

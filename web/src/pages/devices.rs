@@ -41,6 +41,7 @@ impl Filter {
                 "WARNING" => Some(Status::WARNING),
                 "ERROR" => Some(Status::ERROR),
                 "OFFLINE" => Some(Status::OFFLINE),
+                "ASLEEP" => Some(Status::ASLEEP),
                 "UNKNOWN" => Some(Status::UNKNOWN),
                 _ => None,
             },
@@ -50,11 +51,12 @@ impl Filter {
     }
 }
 
-const STATUSES: [(&str, Text); 5] = [
+const STATUSES: [(&str, Text); 6] = [
     ("OK", Text::StatusOk),
     ("WARNING", Text::StatusWarning),
     ("ERROR", Text::StatusError),
     ("OFFLINE", Text::StatusOffline),
+    ("ASLEEP", Text::StatusAsleep),
     ("UNKNOWN", Text::StatusUnknown),
 ];
 
@@ -66,6 +68,7 @@ pub(crate) fn status_of(status: &impl serde::Serialize) -> (&'static str, Text) 
         Some("WARNING") => ("warning", Text::StatusWarning),
         Some("ERROR") => ("error", Text::StatusError),
         Some("OFFLINE") => ("offline", Text::StatusOffline),
+        Some("ASLEEP") => ("asleep", Text::StatusAsleep),
         _ => ("unknown", Text::StatusUnknown),
     }
 }

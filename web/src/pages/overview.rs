@@ -1,3 +1,5 @@
+mod attention;
+
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -12,7 +14,7 @@ use crate::route::Route;
 type Summary = queries::fleet_summary::FleetSummaryFleetSummary;
 
 /// Supplies below this level count as low on the overview.
-const LOW_SUPPLY_PERCENT: f64 = 10.0;
+pub(crate) const LOW_SUPPLY_PERCENT: f64 = 10.0;
 
 /// The fleet at a glance: devices by status, open alerts, low supplies, agents linked.
 #[function_component(FleetGlance)]
@@ -50,6 +52,7 @@ fn fleet_glance() -> Html {
                     { tile("warning", s.warning, Text::StatusWarning) }
                     { tile("error", s.error, Text::StatusError) }
                     { tile("offline", s.offline, Text::StatusOffline) }
+                    { tile("asleep", s.asleep, Text::StatusAsleep) }
                     { tile("unknown", s.unknown, Text::StatusUnknown) }
                 </ul>
                 <ul class="tiles">
@@ -144,6 +147,7 @@ pub fn overview() -> Html {
                 <dd>{ app.t(role_text(viewer.role)) }</dd>
             </dl>
             <FleetGlance />
+            <attention::Attention />
             <AlertFeed />
             <p>{ app.t(Text::OverviewIntro) }</p>
             <ul class="cards">

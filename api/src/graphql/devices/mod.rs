@@ -35,6 +35,8 @@ pub enum DeviceStatus {
     Warning,
     Error,
     Offline,
+    /// Fine, but it answered only after a timeout the last time (power save, or busy).
+    Asleep,
     Unknown,
 }
 
@@ -45,6 +47,7 @@ impl DeviceStatus {
             "warning" => DeviceStatus::Warning,
             "error" => DeviceStatus::Error,
             "offline" => DeviceStatus::Offline,
+            "asleep" => DeviceStatus::Asleep,
             _ => DeviceStatus::Unknown,
         }
     }
@@ -54,6 +57,7 @@ impl DeviceStatus {
             DeviceStatus::Warning => "warning",
             DeviceStatus::Error => "error",
             DeviceStatus::Offline => "offline",
+            DeviceStatus::Asleep => "asleep",
             DeviceStatus::Unknown => "unknown",
         }
     }
@@ -93,6 +97,10 @@ impl FleetSummaryNode {
     }
     async fn unknown(&self) -> i32 {
         count(self.0.unknown)
+    }
+    /// Fine, but slow to answer the last time (power save).
+    async fn asleep(&self) -> i32 {
+        count(self.0.asleep)
     }
     /// Alerts not ended.
     async fn open_alerts(&self) -> i32 {

@@ -22,6 +22,9 @@ pub struct FleetSummary {
     pub offline: i64,
     #[diesel(sql_type = Bigint)]
     pub unknown: i64,
+    /// Fine, but slow to answer the last time (power save).
+    #[diesel(sql_type = Bigint)]
+    pub asleep: i64,
     #[diesel(sql_type = Bigint)]
     pub open_alerts: i64,
     /// Supplies whose level is below the threshold (receptacles: whose room left is).
@@ -42,7 +45,7 @@ pub async fn fleet_summary(
     low_percent: f64,
 ) -> QueryResult<FleetSummary> {
     diesel::sql_query(
-        "SELECT d.devices, d.ok, d.warning, d.error, d.offline, d.unknown, \
+        "SELECT d.devices, d.ok, d.warning, d.error, d.offline, d.unknown, d.asleep, \
            (SELECT count(*) FROM alerts a JOIN devices dv ON dv.id = a.device_id \
              WHERE a.tenant_id = ANY($1) AND a.ended_at IS NULL AND ($2::uuid IS NULL OR dv.site_id = $2)) AS open_alerts, \
            (SELECT count(*) FROM supplies s JOIN devices dv ON dv.id = s.device_id \
@@ -50,7 +53,8 @@ pub async fn fleet_summary(
            g.agents, g.agents_connected \
          FROM (SELECT count(*) AS devices, count(*) FILTER (WHERE status = 'ok') AS ok, \
                  count(*) FILTER (WHERE status = 'warning') AS warning, count(*) FILTER (WHERE status = 'error') AS error, \
-                 count(*) FILTER (WHERE status = 'offline') AS offline, count(*) FILTER (WHERE status = 'unknown') AS unknown \
+                 count(*) FILTER (WHERE status = 'offline') AS offline, count(*) FILTER (WHERE status = 'unknown') AS unknown, \
+                 count(*) FILTER (WHERE status = 'asleep') AS asleep \
                FROM devices WHERE tenant_id = ANY($1) AND ($2::uuid IS NULL OR site_id = $2)) d, \
               (SELECT count(*) AS agents, count(*) FILTER (WHERE connected_at IS NOT NULL \
                    AND (disconnected_at IS NULL OR connected_at > disconnected_at) \

@@ -175,7 +175,11 @@ impl Fleet {
         let credential_id = uuid_of(reading.credential.as_ref()).filter(|id| full && self.credentials.contains(id));
         let plan = input.plan.map(|p| serde_json::to_value(p).expect("invariant: read plans serialise"));
         let profile: Vec<Option<String>> = snapshot.profile.iter().cloned().map(Some).collect();
-        let status = status_word(&snapshot.status.summary);
+        // Fine but slow to answer: asleep (power save) rather than ok.
+        let status = match status_word(&snapshot.status.summary) {
+            "ok" if reading.answered_late => "asleep",
+            word => word,
+        };
         let touches_status = matches!(reading.cycle, Cycle::Discovery | Cycle::Alerts) || input.kind == "local";
         let (slot, created, current) = match existing {
             None => {

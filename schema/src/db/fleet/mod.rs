@@ -89,6 +89,7 @@ fn status_word(summary: &str) -> &'static str {
         "warning" => "warning",
         "error" => "error",
         "offline" => "offline",
+        "asleep" => "asleep",
         _ => "unknown",
     }
 }
