@@ -277,6 +277,10 @@ pub enum Text {
     NoLowSupplies,
     AgentsOffline,
     NoAgentOffline,
+    SortBy,
+    SortByName,
+    SortByStatus,
+    SortByLastSeen,
 }
 
 impl Text {
@@ -569,6 +573,10 @@ impl Text {
             NoLowSupplies => ("No supply below 10\u{a0}%.", "Aucun consommable sous 10\u{a0}%."),
             AgentsOffline => ("Agents offline", "Agents hors ligne"),
             NoAgentOffline => ("Every agent is linked.", "Tous les agents sont connectés."),
+            SortBy => ("Sort by", "Trier par"),
+            SortByName => ("Name", "Nom"),
+            SortByStatus => ("Worst status first", "État le plus grave d'abord"),
+            SortByLastSeen => ("Longest unseen first", "Sans nouvelles depuis le plus longtemps"),
         }
     }
 }

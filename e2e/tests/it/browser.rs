@@ -152,6 +152,19 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     assert_eq!(agent_socket::deliver(&app, &mut socket, agent, 2, found_later).await, None);
     device_rows(&browser, 3).await?;
 
+    // Sorted on the server: longest unseen first puts the printer just found last.
+    browser.wait_for("select[name=orderBy]").await?.select_by_value("LAST_SEEN").await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let rows = browser.client.find_all(Locator::Css("tr.device")).await?;
+        if rows.len() == 3 && rows[2].text().await?.contains("10.9.0.13") {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the list was never sorted by last seen");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.wait_for("select[name=orderBy]").await?.select_by_value("NAME").await?;
+
     // Part of a serial, searched on the server.
     let part = &brother[brother.len() - 5..];
     browser.wait_for("input[name=search]").await?.send_keys(part).await?;

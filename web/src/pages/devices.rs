@@ -1,5 +1,6 @@
-//! The fleet: devices searched and filtered on the server (site, status, vendor, text), a page
-//! of 50 at a time with their page count and supply levels.
+//! The fleet: devices searched, filtered and sorted on the server (site, status, vendor, text;
+//! by name, worst status or longest unseen), a page of 50 at a time with their page count and
+//! supply levels.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -20,6 +21,10 @@ use crate::route::Route;
 
 type Device = queries::devices::DevicesDevicesEdgesNode;
 type Status = queries::devices::DeviceStatus;
+type OrderBy = queries::devices::DeviceOrderBy;
+
+const ORDERS: [(&str, Text); 3] =
+    [("NAME", Text::SortByName), ("STATUS", Text::SortByStatus), ("LAST_SEEN", Text::SortByLastSeen)];
 
 /// The filter as the form holds it (empty: not narrowed).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +33,8 @@ struct Filter {
     status: String,
     site: String,
     vendor: String,
+    /// NAME (empty), STATUS or LAST_SEEN.
+    order: String,
 }
 
 impl Filter {
@@ -47,6 +54,14 @@ impl Filter {
             },
             vendor: some(&self.vendor),
             search: some(&self.search),
+        }
+    }
+
+    fn order_by(&self) -> OrderBy {
+        match self.order.as_str() {
+            "STATUS" => OrderBy::STATUS,
+            "LAST_SEEN" => OrderBy::LAST_SEEN,
+            _ => OrderBy::NAME,
         }
     }
 }
@@ -84,9 +99,9 @@ pub fn devices() -> Html {
         let api = app.api.clone();
         let filter = (*applied).clone();
         Rc::new(move |after| {
-            let (api, filter) = (api.clone(), filter.input());
+            let (api, order_by, filter) = (api.clone(), filter.order_by(), filter.input());
             Box::pin(async move {
-                let vars = queries::devices::Variables { first: Some(50), after, filter: Some(filter) };
+                let vars = queries::devices::Variables { first: Some(50), after, filter: Some(filter), order_by };
                 let data = api.run::<DevicesQuery>(vars).await?;
                 let info = data.devices.page_info;
                 let next = info.has_next_page.then_some(info.end_cursor).flatten();
@@ -151,6 +166,19 @@ pub fn devices() -> Html {
         let set = set(|f, v| f.site = v);
         Callback::from(move |e: Event| set(e.target_unchecked_into::<HtmlSelectElement>().value()))
     };
+    // A new order applies at once (it narrows nothing).
+    let on_order = {
+        let (editing, applied, reload) = (editing.clone(), applied.clone(), list.reload.clone());
+        Callback::from(move |e: Event| {
+            let order = e.target_unchecked_into::<HtmlSelectElement>().value();
+            let (mut shown, mut asked) = ((*editing).clone(), (*applied).clone());
+            shown.order.clone_from(&order);
+            asked.order = order;
+            editing.set(shown);
+            applied.set(asked);
+            reload.emit(());
+        })
+    };
     let site_options = sorted(&sites);
     let state = &*list.state;
     html! {
@@ -183,6 +211,16 @@ pub fn devices() -> Html {
                 <div class="field">
                     <label for="device-vendor">{ app.t(Text::Vendor) }</label>
                     <input id="device-vendor" name="vendor" type="text" value={editing.vendor.clone()} oninput={on_vendor} />
+                </div>
+                <div class="field">
+                    <label for="device-order">{ app.t(Text::SortBy) }</label>
+                    <select id="device-order" name="orderBy" onchange={on_order}>
+                        { for ORDERS.iter().map(|(value, text)| html! {
+                            <option value={*value} selected={editing.order == *value || (editing.order.is_empty() && *value == "NAME")}>
+                                { app.t(*text) }
+                            </option>
+                        }) }
+                    </select>
                 </div>
                 <div class="buttons">
                     <button type="submit" class="primary">{ app.t(Text::Filter) }</button>

@@ -11,7 +11,9 @@ use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use cartouche_schema::db::Keyset;
-use cartouche_schema::db::devices::{self as queries, AlertFilter, DeviceFilter, Granularity, SupplyFilter};
+use cartouche_schema::db::devices::{
+    self as queries, AlertFilter, DeviceFilter, DeviceOrder, Granularity, SupplyFilter,
+};
 use cartouche_schema::db::fleet::Device;
 use cartouche_schema::db::sites::Site;
 use chrono::{DateTime, Utc};
@@ -59,6 +61,28 @@ impl DeviceStatus {
             DeviceStatus::Offline => "offline",
             DeviceStatus::Asleep => "asleep",
             DeviceStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// How the device list is ordered.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum DeviceOrderBy {
+    /// Vendor, model, address.
+    #[default]
+    Name,
+    /// Longest unseen first: the devices that went quiet.
+    LastSeen,
+    /// Worst status first (error, offline, warning, asleep, unknown, ok), then by name.
+    Status,
+}
+
+impl From<DeviceOrderBy> for DeviceOrder {
+    fn from(order: DeviceOrderBy) -> DeviceOrder {
+        match order {
+            DeviceOrderBy::Name => DeviceOrder::Name,
+            DeviceOrderBy::LastSeen => DeviceOrder::LastSeen,
+            DeviceOrderBy::Status => DeviceOrder::Status,
         }
     }
 }
@@ -391,6 +415,7 @@ impl DeviceQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<DeviceFilterInput>,
+        #[graphql(default)] order_by: DeviceOrderBy,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, DeviceNode>> {
@@ -408,15 +433,19 @@ impl DeviceQuery {
             search,
         };
         let request = page_request(first, after)?;
+        let order = order_by.into();
+        if request.after.as_ref().is_some_and(|after| !DeviceOrder::accepts(order, &after.key)) {
+            return Err(ApiError::validation("after", "this cursor is of another order; start again without it").into());
+        }
         let mut conn = conn(ctx).await?;
-        let (rows, more) = Device::page(&mut conn, &actor.scope, &filter, &request)
+        let (rows, more) = Device::page(&mut conn, &actor.scope, &filter, order, &request)
             .await
             .map_err(|e| ApiError::from_db("device", e))?;
         Ok(connection(
             rows,
             more,
             request.after.is_some(),
-            |(d, key)| Keyset { key: key.clone(), id: d.id },
+            |(d, key)| Keyset { key: order.key(d, key), id: d.id },
             |(d, _)| DeviceNode(d),
         ))
     }

@@ -1,0 +1,2 @@
+DROP INDEX devices_tenant_status;
+DROP INDEX devices_tenant_seen;
