@@ -79,7 +79,7 @@ async fn devices_page_in_every_order() -> anyhow::Result<()> {
         let mut sorted = rows.clone();
         match order {
             "NAME" => {}
-            "LAST_SEEN" => sorted.sort_by(|a, b| (a.3, a.0).cmp(&(b.3, b.0))),
+            "LAST_SEEN" => sorted.sort_by_key(|a| (a.3, a.0)),
             // Stable: the name order stays within a rank.
             _ => sorted.sort_by_key(|r| rank(&r.2)),
         }
