@@ -97,6 +97,16 @@ impl Browser {
         }
     }
 
+    /// Resizes the window (a tablet: 768 × 1024) and says whether the page then fits its
+    /// width: nothing but the tables' own scroll areas may be wider than the screen.
+    pub async fn fits_width(&self, width: u32, height: u32) -> anyhow::Result<bool> {
+        self.client.set_window_size(width, height).await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let fits =
+            self.client.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await?;
+        Ok(fits.as_bool() == Some(true))
+    }
+
     /// Saves a screenshot as a test artefact and returns its path.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
         let dir = artefact_dir();

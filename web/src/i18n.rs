@@ -281,6 +281,7 @@ pub enum Text {
     SortByName,
     SortByStatus,
     SortByLastSeen,
+    SkipToContent,
 }
 
 impl Text {
@@ -577,6 +578,7 @@ impl Text {
             SortByName => ("Name", "Nom"),
             SortByStatus => ("Worst status first", "État le plus grave d'abord"),
             SortByLastSeen => ("Longest unseen first", "Sans nouvelles depuis le plus longtemps"),
+            SkipToContent => ("Skip to the content", "Aller au contenu"),
         }
     }
 }

@@ -189,8 +189,17 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
     browser.wait_for_text("1.3.6.1.2.1.43.11.1.1.9.1.3|2|5000").await?;
     browser.screenshot("device-raw-readings").await?;
 
+    // On a tablet, the device page and the list fit the screen's width.
+    assert!(browser.fits_width(768, 1024).await?, "the device page is wider than a tablet");
+    browser.screenshot("tablet-device").await?;
+    browser.client.find(Locator::LinkText("Devices")).await?.click().await?;
+    device_rows(&browser, 3).await?;
+    assert!(browser.fits_width(768, 1024).await?, "the device list is wider than a tablet");
+    browser.screenshot("tablet-devices").await?;
+
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
-    browser.wait_for_text("Retour aux périphériques").await?;
+    browser.wait_for_text("Sans nouvelles depuis le plus longtemps").await?;
+    browser.screenshot("devices-fr").await?;
     browser.close().await?;
     let _ = stop.send(());
     running.await??;
@@ -209,6 +218,12 @@ async fn a_range_file_shows_its_bad_lines_and_the_grid_answers_the_keyboard() ->
     browser.client.goto(&format!("{}/ranges", app.base_url)).await?;
     sign_in(&browser, "admin@acme.test").await?;
     browser.wait_for_text("No discovery ranges yet").await?;
+    // From the keyboard, the first stop skips the navigation to the page's content.
+    browser.client.find(Locator::Css("body")).await?.send_keys(&char::from(Key::Tab).to_string()).await?;
+    let first = browser.client.active_element().await?;
+    assert_eq!(first.text().await?, "Skip to the content");
+    first.send_keys(&char::from(Key::Enter).to_string()).await?;
+    assert_eq!(browser.client.active_element().await?.attr("id").await?.as_deref(), Some("main"));
     browser
         .client
         .find(Locator::XPath("//div[@class='toolbar']/button[contains(., 'Import a file')]"))

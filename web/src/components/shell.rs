@@ -34,6 +34,7 @@ pub fn shell(props: &ShellProps) -> Html {
     };
     html! {
         <div class="shell">
+            <a class="skip-link" href="#main">{ app.t(Text::SkipToContent) }</a>
             <nav class="sidebar" aria-label={app.t(Text::MainNavigation)}>
                 <div class="brand">
                     <span class="logo" aria-hidden="true">{"▣"}</span>
@@ -66,7 +67,7 @@ pub fn shell(props: &ShellProps) -> Html {
                     <button type="button" class="logout" onclick={on_logout}>{ app.t(Text::SignOut) }</button>
                 </div>
             </header>
-            <main class="content" id="main">{ props.children.clone() }</main>
+            <main class="content" id="main" tabindex="-1">{ props.children.clone() }</main>
         </div>
     }
 }
