@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod gateway;
 pub mod graphql;
 pub mod ingest;

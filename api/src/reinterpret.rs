@@ -49,6 +49,8 @@ pub async fn reinterpret(
                 };
                 let mut done = Reinterpreted { devices: 1, ..Reinterpreted::default() };
                 done.counters_removed = fleet::delete_counters(conn, device.id, from, to).await?;
+                // Its pages are counted again from there, in this transaction's outbox.
+                cartouche_schema::db::accounting::queue(conn, device.id, from).await?;
                 // The latest values may have been among those removed: the replay is judged
                 // against what is left, and the latest are set again once it is done.
                 fleet::refresh_latest_counters(conn, device.id).await?;

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     let agents = Router::new()
         .route("/agent/enroll", axum::routing::post(crate::gateway::enroll))
         .route("/agent/ws", get(crate::gateway::link))
+        .route("/export/meter-reads.csv", get(crate::export::meter_reads))
         .with_state(ctx.state.clone());
     let router = router.merge(agents);
     let router = match web_dir {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accounting;
 pub mod maintenance;
 
 use std::str::FromStr;
@@ -19,22 +20,28 @@ pub struct JobsConfig {
     pub worker_name: String,
     /// When to purge ended credentials (cron with seconds: `0 */15 * * * *`).
     pub purge_schedule: String,
+    /// When to count the pages of meters with new readings (cron with seconds).
+    pub accounting_schedule: String,
 }
 
 impl JobsConfig {
-    /// From `DATABASE_URL`, `CARTOUCHE_WORKER_NAME` (default: host name and process id) and
-    /// `CARTOUCHE_PURGE_SCHEDULE`.
+    /// From `DATABASE_URL`, `CARTOUCHE_WORKER_NAME` (default: host name and process id),
+    /// `CARTOUCHE_PURGE_SCHEDULE` and `CARTOUCHE_ACCOUNTING_SCHEDULE`.
     pub fn from_env() -> anyhow::Result<JobsConfig> {
         let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
         let worker_name = std::env::var("CARTOUCHE_WORKER_NAME").unwrap_or_else(|_| default_worker_name());
         let purge_schedule = std::env::var("CARTOUCHE_PURGE_SCHEDULE")
             .unwrap_or_else(|_| maintenance::DEFAULT_PURGE_SCHEDULE.to_owned());
-        cron::Schedule::from_str(&purge_schedule).with_context(|| {
-            format!(
-                "CARTOUCHE_PURGE_SCHEDULE={purge_schedule:?} is not a cron expression (sec min hour day month weekday)"
-            )
-        })?;
-        Ok(JobsConfig { database_url, worker_name, purge_schedule })
+        let accounting_schedule =
+            std::env::var("CARTOUCHE_ACCOUNTING_SCHEDULE").unwrap_or_else(|_| accounting::DEFAULT_SCHEDULE.to_owned());
+        for (name, value) in
+            [("CARTOUCHE_PURGE_SCHEDULE", &purge_schedule), ("CARTOUCHE_ACCOUNTING_SCHEDULE", &accounting_schedule)]
+        {
+            cron::Schedule::from_str(value).with_context(|| {
+                format!("{name}={value:?} is not a cron expression (sec min hour day month weekday)")
+            })?;
+        }
+        Ok(JobsConfig { database_url, worker_name, purge_schedule, accounting_schedule })
     }
 }
 
@@ -75,6 +82,12 @@ pub async fn run(
     PostgresStorage::<()>::setup(&queue_pool).await.context("creating apalis' tables")?;
     let db_pool = db::pool(&config.database_url, 4).context("building the database pool")?;
     let schedule = cron::Schedule::from_str(&config.purge_schedule).context("purge schedule")?;
+    let accounting_schedule = cron::Schedule::from_str(&config.accounting_schedule).context("accounting schedule")?;
+    let count_queue: PostgresStorage<accounting::CountPages> = storage(&queue_pool, accounting::QUEUE).await;
+    let (count_cron_name, count_name) =
+        (format!("{}-count-cron", config.worker_name), format!("{}-count", config.worker_name));
+    let count_target = count_queue.clone();
+    let count_pool = db_pool.clone();
 
     let purge_queue: PostgresStorage<maintenance::PurgeEndedCredentials> =
         storage(&queue_pool, maintenance::PURGE_QUEUE).await;
@@ -95,6 +108,18 @@ pub async fn run(
                 .backend(purge_queue.clone().with_pubsub())
                 .data(db_pool.clone())
                 .build(maintenance::purge_ended_credentials)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(count_cron_name.clone())
+                .backend(CronScheduler::new(accounting_schedule.clone()))
+                .data(count_target.clone())
+                .build(accounting::enqueue)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(count_name.clone())
+                .backend(count_queue.clone().with_pubsub())
+                .data(count_pool.clone())
+                .build(accounting::count_pages)
         })
         .shutdown_timeout(Duration::from_secs(30))
         .run_with_signal(shutdown)

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accounting;
 pub mod domain;
 pub mod fleet;
 pub mod identity;

@@ -4,6 +4,7 @@
 //! function with the actor's scope, map the result. The SDL is checked in as
 //! `api/schema.graphql`.
 
+pub mod accounting;
 mod agent_config;
 mod agents;
 mod api_tokens;
@@ -36,6 +37,7 @@ pub struct Query(
     agents::AgentQuery,
     agent_config::AgentConfigQuery,
     devices::DeviceQuery,
+    accounting::AccountingQuery,
 );
 
 #[derive(MergedObject, Default)]

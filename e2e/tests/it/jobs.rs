@@ -88,6 +88,7 @@ async fn the_cron_schedule_enqueues_the_purge_and_a_worker_runs_it() -> anyhow::
         database_url: db.url().to_owned(),
         worker_name: format!("test-{}", Uuid::new_v4().simple()),
         purge_schedule: "* * * * * *".into(),
+        accounting_schedule: "* * * * * *".into(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let workers = tokio::spawn(cartouche_jobs::run(config, async {
@@ -97,18 +98,25 @@ async fn the_cron_schedule_enqueues_the_purge_and_a_worker_runs_it() -> anyhow::
     let mut conn = db.conn().await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     // Done when apalis finished a purge job and the ended session is gone.
-    while finished_purge_jobs(db.url()).await? == 0 || Session::find(&mut conn, seeded.ended_session).await?.is_some() {
+    while finished_jobs(db.url(), cartouche_jobs::maintenance::PURGE_QUEUE).await? == 0
+        || Session::find(&mut conn, seeded.ended_session).await?.is_some()
+    {
         assert!(tokio::time::Instant::now() < deadline, "the purge job never ran");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(Session::find(&mut conn, seeded.live_session).await?.is_some());
+    // The page counting runs on its own schedule beside it.
+    while finished_jobs(db.url(), cartouche_jobs::accounting::QUEUE).await? == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the page counting job never ran");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(40), workers).await???;
     Ok(())
 }
 
-/// Purge jobs apalis finished, read from its own table.
-async fn finished_purge_jobs(url: &str) -> anyhow::Result<i64> {
+/// Jobs of a queue apalis finished, read from its own table.
+async fn finished_jobs(url: &str, queue: &str) -> anyhow::Result<i64> {
     use diesel::QueryableByName;
     use diesel::sql_types::BigInt;
     use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -119,7 +127,7 @@ async fn finished_purge_jobs(url: &str) -> anyhow::Result<i64> {
     }
     let mut conn = AsyncPgConnection::establish(url).await?;
     let n: N = diesel::sql_query("SELECT count(*) AS n FROM apalis.jobs WHERE job_type = $1 AND done_at IS NOT NULL")
-        .bind::<diesel::sql_types::Text, _>(cartouche_jobs::maintenance::PURGE_QUEUE)
+        .bind::<diesel::sql_types::Text, _>(queue)
         .get_result(&mut conn)
         .await?;
     Ok(n.n)

@@ -1,5 +1,6 @@
 //! Full-stack tests: the real api on a real PostgreSQL (one fresh database per test).
 
+mod accounting;
 mod agent_config;
 mod agents;
 mod auth;

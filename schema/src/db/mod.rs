@@ -5,6 +5,7 @@
 //! `diesel::result::Error::NotFound`, exactly like a row that does not exist, so that nothing
 //! tells one tenant what another has.
 
+pub mod accounting;
 pub mod agent_config;
 pub mod agents;
 pub mod api_tokens;

@@ -1,6 +1,14 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    accounting_outbox (device_id) {
+        device_id -> Uuid,
+        since -> Timestamptz,
+        queued_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     agent_commands (id) {
         id -> Uuid,
         agent_id -> Uuid,
@@ -212,6 +220,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    page_counts (device_id, kind, day) {
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        day -> Date,
+        pages -> Int8,
+        held -> Int8,
+        reasons -> Array<Nullable<Text>>,
+        evidence -> Nullable<Jsonb>,
+        computed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     raw_batches (agent_id, sequence) {
         agent_id -> Uuid,
         sequence -> Int8,
@@ -340,6 +362,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(accounting_outbox -> devices (device_id));
 diesel::joinable!(agent_commands -> agents (agent_id));
 diesel::joinable!(agent_commands -> discovery_ranges (range_id));
 diesel::joinable!(agent_commands -> tenants (tenant_id));
@@ -368,6 +391,8 @@ diesel::joinable!(enrollment_keys -> sites (site_id));
 diesel::joinable!(enrollment_keys -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> users (created_by));
 diesel::joinable!(latest_counters -> devices (device_id));
+diesel::joinable!(page_counts -> devices (device_id));
+diesel::joinable!(page_counts -> tenants (tenant_id));
 diesel::joinable!(raw_batches -> agents (agent_id));
 diesel::joinable!(raw_batches -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -381,6 +406,7 @@ diesel::joinable!(supply_events -> devices (device_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    accounting_outbox,
     agent_commands,
     agents,
     alerts,
@@ -395,6 +421,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     enrollment_keys,
     latest_counters,
     login_throttle,
+    page_counts,
     raw_batches,
     refresh_tokens,
     sessions,

@@ -197,6 +197,20 @@ impl DeviceNode {
             .map(|bit| StatusError { bit: bit.clone(), fault: FaultInfo::of(catalogue.for_error_bit(bit), None) })
             .collect()
     }
+    /// Its pages per hour, day or month from `from` to `to` (local dates of its site, `to`
+    /// excluded): billable, and held for review with the readings as evidence. Days and
+    /// months are as the accounting worker last counted them (within a minute of a reading);
+    /// hours are computed from the readings when asked (up to 31 days).
+    async fn page_counts(
+        &self,
+        ctx: &Context<'_>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        #[graphql(default)] granularity: crate::graphql::accounting::PageGranularity,
+        kind: Option<String>,
+    ) -> async_graphql::Result<Vec<crate::graphql::accounting::PagePeriod>> {
+        crate::graphql::accounting::page_periods(ctx, &self.0, from, to, granularity, kind).await
+    }
     /// Its status changes (and changes of the error bits behind it), newest first (1 to 200).
     async fn status_history(
         &self,

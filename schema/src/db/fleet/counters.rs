@@ -125,7 +125,7 @@ pub async fn store_counters(conn: &mut AsyncPgConnection, items: &[(Uuid, &Inter
     if rows.device_id.is_empty() {
         return Ok(0);
     }
-    // The history and the latest values in one statement.
+    // The history, the latest values and the recount due (page accounting) in one statement.
     #[derive(QueryableByName)]
     struct Written {
         #[diesel(sql_type = Bigint)]
@@ -141,7 +141,10 @@ pub async fn store_counters(conn: &mut AsyncPgConnection, items: &[(Uuid, &Inter
             FROM v ORDER BY device_id, kind, read_at DESC \
             ON CONFLICT (device_id, kind) DO UPDATE SET read_at = excluded.read_at, value = excluded.value, \
               flag = excluded.flag, agent_id = excluded.agent_id, sequence = excluded.sequence \
-            WHERE latest_counters.read_at < excluded.read_at) \
+            WHERE latest_counters.read_at < excluded.read_at), \
+         queued AS (INSERT INTO accounting_outbox (device_id, since) \
+            SELECT device_id, min(read_at) FROM v GROUP BY device_id \
+            ON CONFLICT (device_id) DO UPDATE SET since = least(accounting_outbox.since, excluded.since)) \
          SELECT count(*) AS n FROM history",
     )
     .bind::<Array<SqlUuid>, _>(rows.device_id)

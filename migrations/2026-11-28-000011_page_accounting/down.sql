@@ -1,0 +1,2 @@
+DROP TABLE accounting_outbox;
+DROP TABLE page_counts;
