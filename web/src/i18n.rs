@@ -282,6 +282,15 @@ pub enum Text {
     SortByStatus,
     SortByLastSeen,
     SkipToContent,
+    MeterReads,
+    MeterReadsIntro,
+    BillingMonth,
+    DownloadCsv,
+    StartReading,
+    EndReading,
+    HeldForReview,
+    HeldHint,
+    NoMeterReads,
 }
 
 impl Text {
@@ -579,6 +588,21 @@ impl Text {
             SortByStatus => ("Worst status first", "État le plus grave d'abord"),
             SortByLastSeen => ("Longest unseen first", "Sans nouvelles depuis le plus longtemps"),
             SkipToContent => ("Skip to the content", "Aller au contenu"),
+            MeterReads => ("Meter reads", "Relevés compteurs"),
+            MeterReadsIntro => (
+                "Pages per meter over a billing month, wraps, resets and missed reads accounted for. Pages held for review are not billed: open the device to see the readings behind them.",
+                "Pages par compteur sur un mois de facturation, rebouclages, remises à zéro et relevés manqués pris en compte. Les pages en attente de vérification ne sont pas facturées : ouvrez le périphérique pour voir les relevés en cause.",
+            ),
+            BillingMonth => ("Month", "Mois"),
+            DownloadCsv => ("Download CSV", "Télécharger le CSV"),
+            StartReading => ("Start", "Début"),
+            EndReading => ("End", "Fin"),
+            HeldForReview => ("Held for review", "En attente de vérification"),
+            HeldHint => (
+                "An implausible jump or a colour count above the total: not billed until reviewed",
+                "Saut improbable ou couleur au-dessus du total : non facturé avant vérification",
+            ),
+            NoMeterReads => ("No readings in this period.", "Aucun relevé sur cette période."),
         }
     }
 }

@@ -8,6 +8,9 @@ use graphql_client::GraphQLQuery;
 /// The API's `DateTime` scalar (RFC 3339).
 pub type DateTime = String;
 
+/// The API's `NaiveDate` scalar (YYYY-MM-DD).
+pub type NaiveDate = String;
+
 /// The API's `JSON` scalar.
 pub type JSON = serde_json::Value;
 
@@ -39,5 +42,6 @@ operations! {
     "graphql/fleet.graphql" => [FleetSummary, OpenAlerts, Attention],
     "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent, RunCycle, ConfigureAgent],
     "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],
+    "graphql/billing.graphql" => [MeterReads],
     "graphql/ranges.graphql" => [DiscoveryRanges, CreateDiscoveryRange, UpdateDiscoveryRange, DeleteDiscoveryRange, ImportDiscoveryRanges],
 }

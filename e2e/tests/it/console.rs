@@ -309,3 +309,42 @@ async fn a_range_file_shows_its_bad_lines_and_the_grid_answers_the_keyboard() ->
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_meter_reads_of_a_month_show_billable_and_held_pages() -> anyhow::Result<()> {
+    use cartouche_e2e::agent_socket;
+    use cartouche_schema::wire::{Cycle, RawReading};
+
+    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
+    let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
+    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-lyon").await?;
+    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
+    let agent: uuid::Uuid = agent_id.parse()?;
+    let base = cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec");
+    // 1,000 pages in October, then a jump of ten million held for review.
+    for (i, (at, value)) in
+        [("2026-09-30T22:00:00Z", 5_000), ("2026-10-20T22:00:00Z", 6_000), ("2026-10-21T22:00:00Z", 10_006_000)]
+            .into_iter()
+            .enumerate()
+    {
+        let at = chrono::DateTime::parse_from_rfc3339(at)?.to_utc();
+        let walk = cartouche_e2e::with_varbind(&base, "1.3.6.1.2.1.43.10.2.1.4.1.1", 65, &value.to_string());
+        let reading = RawReading::snmp("10.9.0.12", Cycle::Discovery, at, walk);
+        assert_eq!(agent_socket::deliver(&app, &mut socket, agent, i as u64 + 1, vec![reading]).await, None);
+    }
+    let pool = cartouche_schema::db::pool(app.db.url(), 2)?;
+    cartouche_jobs::accounting::count_due(&pool).await?;
+
+    let browser = Browser::start().await?;
+    browser.client.goto(&format!("{}/meter-reads?month=2026-10", app.base_url)).await?;
+    sign_in(&browser, "admin@acme.test").await?;
+    let row = browser.wait_for("tr.meter-read.held[data-meter='total']").await?.text().await?;
+    assert!(row.contains("1000") && row.contains("10000000") && row.contains("Lyon"), "{row}");
+    browser.screenshot("meter-reads").await?;
+    browser.client.find(Locator::Css("button.download")).await?.click().await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(browser.client.find_all(Locator::Css(".form-error")).await?.is_empty(), "the download failed");
+    browser.close().await?;
+    Ok(())
+}

@@ -43,6 +43,7 @@ pub fn shell(props: &ShellProps) -> Html {
                 <ul>
                     { link(Route::Overview, Text::Overview) }
                     { link(Route::Devices, Text::Devices) }
+                    { link(Route::Billing, Text::MeterReads) }
                     { link(Route::Agents, Text::Agents) }
                     { link(Route::Ranges, Text::DiscoveryRanges) }
                     if viewer.role.can_manage_setup() {

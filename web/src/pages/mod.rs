@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod api_tokens;
+pub mod billing;
 pub mod credentials;
 pub mod customers;
 pub mod device;
