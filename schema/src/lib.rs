@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounting;
+pub mod billing;
 pub mod domain;
 pub mod fleet;
 pub mod identity;

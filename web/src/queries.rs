@@ -34,7 +34,7 @@ macro_rules! operations {
 operations! {
     "graphql/session.graphql" => [Login, Refresh, Logout, Me],
     "graphql/sites.graphql" => [Sites, CreateSite, DeleteSite],
-    "graphql/users.graphql" => [Users, CreateUser, SetUserDisabled],
+    "graphql/users.graphql" => [Users, CreateUser, SetUserDisabled, SetUserRole],
     "graphql/tenants.graphql" => [Tenants, CreateTenant],
     "graphql/api_tokens.graphql" => [ApiTokens, CreateApiToken, RevokeApiToken],
     "graphql/devices.graphql" => [Devices],

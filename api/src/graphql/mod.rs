@@ -8,6 +8,7 @@ pub mod accounting;
 mod agent_config;
 mod agents;
 mod api_tokens;
+mod billing;
 mod connection;
 mod devices;
 mod loaders;
@@ -38,6 +39,7 @@ pub struct Query(
     agent_config::AgentConfigQuery,
     devices::DeviceQuery,
     accounting::AccountingQuery,
+    billing::BillingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -50,6 +52,7 @@ pub struct Mutation(
     agents::AgentMutation,
     agent_config::AgentConfigMutation,
     devices::DeviceMutation,
+    billing::BillingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

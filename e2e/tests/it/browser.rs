@@ -64,6 +64,25 @@ async fn a_user_signs_in_sees_the_shell_switches_language_and_signs_out() -> any
     browser.wait_for_text("Lyon Part-Dieu").await?;
     assert!(browser.client.find_all(Locator::Css(".field.invalid")).await?.is_empty());
 
+    // Users and roles: an admin makes a viewer a manager from the list (not themselves).
+    app.user(tenant.id, "bob@acme.test", Role::Viewer, "correct horse battery").await?;
+    browser.client.find(Locator::LinkText("Users")).await?.click().await?;
+    browser.wait_for_text("bob@acme.test").await?;
+    assert_eq!(browser.client.find_all(Locator::Css("select.role")).await?.len(), 1, "one role to change: bob's");
+    browser.wait_for("select.role").await?.select_by_value("MANAGER").await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let ada = app.signed_in("ada@acme.test", "correct horse battery").await?;
+    loop {
+        let users = ada.data("{ users { nodes { email role } } }", serde_json::json!({}), "users").await?;
+        let bob = users["nodes"].as_array().unwrap().iter().find(|u| u["email"] == "bob@acme.test").cloned();
+        if bob.is_some_and(|b| b["role"] == "MANAGER") {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "bob never became a manager");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.screenshot("users").await?;
+
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
     browser.wait_for_text("Déconnexion").await?;
     browser.screenshot("shell-fr").await?;

@@ -4,6 +4,7 @@ mod accounting;
 mod agent_config;
 mod agents;
 mod auth;
+mod billing;
 mod browser;
 mod console;
 mod cycles;

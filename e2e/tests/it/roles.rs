@@ -47,6 +47,7 @@ fn sample(ty: &Value, types: &[Value], depth: usize) -> Value {
             Some("Float") => json!(1.0),
             Some("Boolean") => json!(true),
             Some("DateTime") => json!("2026-01-01T00:00:00Z"),
+            Some("NaiveDate") => json!("2026-01-01"),
             _ => json!("x"),
         },
     }

@@ -9,6 +9,7 @@ pub mod accounting;
 pub mod agent_config;
 pub mod agents;
 pub mod api_tokens;
+pub mod billing;
 pub mod devices;
 pub mod fleet;
 pub mod page;

@@ -234,6 +234,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    price_plans (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        device_id -> Nullable<Uuid>,
+        name -> Text,
+        currency -> Text,
+        mono_price -> Int8,
+        color_price -> Int8,
+        included_mono -> Int8,
+        included_color -> Int8,
+        pooled -> Bool,
+        minimum_charge -> Int8,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     raw_batches (agent_id, sequence) {
         agent_id -> Uuid,
         sequence -> Int8,
@@ -393,6 +413,9 @@ diesel::joinable!(enrollment_keys -> users (created_by));
 diesel::joinable!(latest_counters -> devices (device_id));
 diesel::joinable!(page_counts -> devices (device_id));
 diesel::joinable!(page_counts -> tenants (tenant_id));
+diesel::joinable!(price_plans -> devices (device_id));
+diesel::joinable!(price_plans -> sites (site_id));
+diesel::joinable!(price_plans -> tenants (tenant_id));
 diesel::joinable!(raw_batches -> agents (agent_id));
 diesel::joinable!(raw_batches -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -422,6 +445,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     latest_counters,
     login_throttle,
     page_counts,
+    price_plans,
     raw_batches,
     refresh_tokens,
     sessions,

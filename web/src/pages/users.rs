@@ -10,7 +10,20 @@ use crate::components::paged::{ListFooter, Loader, use_paged};
 use crate::components::tenant_select::TenantSelect;
 use crate::context::{role_from, role_text, use_app};
 use crate::i18n::Text;
-use crate::queries::{self, CreateUser, SetUserDisabled, Users as UsersQuery};
+use crate::queries::{self, CreateUser, SetUserDisabled, SetUserRole, Users as UsersQuery};
+
+/// The roles, most powerful first, with their schema word.
+const ROLES: [(&str, Text); 4] = [
+    ("ADMIN", Text::RoleAdmin),
+    ("MANAGER", Text::RoleManager),
+    ("TECHNICIAN", Text::RoleTechnician),
+    ("VIEWER", Text::RoleViewer),
+];
+
+/// The schema's word for a role value.
+fn role_word(role: &impl std::fmt::Debug) -> String {
+    format!("{role:?}")
+}
 
 type User = queries::users::UsersUsersEdgesNode;
 
@@ -45,6 +58,22 @@ pub fn users() -> Html {
             });
         })
     };
+    // A new role, refused with the server's reason (the last admin cannot step down).
+    let set_role = {
+        let (api, reload) = (app.api.clone(), list.reload.clone());
+        Callback::from(move |(id, role): (String, String)| {
+            let (api, reload) = (api.clone(), reload.clone());
+            let role =
+                serde_json::from_value(serde_json::Value::String(role)).unwrap_or(queries::set_user_role::Role::VIEWER);
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(err) = api.run::<SetUserRole>(queries::set_user_role::Variables { id, role }).await {
+                    let _ = web_sys::window().map(|w| w.alert_with_message(&err.message));
+                }
+                reload.emit(());
+            });
+        })
+    };
+    let me = app.viewer.me.id.clone();
     let state = &*list.state;
     html! {
         <section class="page">
@@ -71,7 +100,22 @@ pub fn users() -> Html {
                             <tr class={classes!(user.disabled.then_some("muted"))}>
                                 <td>{ &user.email }</td>
                                 <td>{ &user.display_name }</td>
-                                <td>{ app.t(role_text(role_from(&user.role))) }</td>
+                                <td>
+                                    if is_admin && user.id != me {
+                                        <select aria-label={format!("{} {}", app.t(Text::Role), user.email)} class="role"
+                                            onchange={{
+                                                let (set_role, id) = (set_role.clone(), user.id.clone());
+                                                Callback::from(move |e: Event| set_role.emit((id.clone(),
+                                                    e.target_unchecked_into::<HtmlSelectElement>().value())))
+                                            }}>
+                                            { for ROLES.iter().map(|(value, text)| html! {
+                                                <option value={*value} selected={role_word(&user.role) == *value}>{ app.t(*text) }</option>
+                                            }) }
+                                        </select>
+                                    } else {
+                                        { app.t(role_text(role_from(&user.role))) }
+                                    }
+                                </td>
                                 <td>{ &user.tenant.name }</td>
                                 <td>{ user.last_login_at.as_deref().map_or_else(|| app.t(Text::Never).to_owned(), short_time) }</td>
                                 <td>{ app.t(if user.disabled { Text::Disabled } else { Text::Enabled }) }</td>
@@ -153,12 +197,7 @@ fn new_user(props: &NewUserProps) -> Html {
         let role = role.clone();
         Callback::from(move |e: Event| role.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
     };
-    let roles = [
-        ("ADMIN", Text::RoleAdmin),
-        ("MANAGER", Text::RoleManager),
-        ("TECHNICIAN", Text::RoleTechnician),
-        ("VIEWER", Text::RoleViewer),
-    ];
+    let roles = ROLES;
     html! {
         <form class="create" {onsubmit} aria-label={app.t(Text::NewUser)}>
             <h2>{ app.t(Text::NewUser) }</h2>

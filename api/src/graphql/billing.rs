@@ -1,0 +1,347 @@
+//! Price plans and bills in GraphQL. Money is given and read as decimal strings ("0.0075"),
+//! never floats.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use cartouche_schema::billing::{self, DevicePages, Plan, format_money, parse_money};
+use cartouche_schema::db::billing::{CreateError, NewPricePlan, PricePlan, tenant_pages};
+use cartouche_schema::domain::{DisplayName, Role};
+use chrono::{Datelike, NaiveDate};
+
+use crate::error::ApiError;
+use crate::graphql::{actor, conn, parse_id};
+
+/// What a customer pays per page, for a scope (tenant, site or device) and a validity.
+pub struct PricePlanNode(pub PricePlan);
+
+#[Object(name = "PricePlan")]
+impl PricePlanNode {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The customer billed.
+    async fn tenant_id(&self) -> ID {
+        ID(self.0.tenant_id.to_string())
+    }
+    /// Only this site's devices (null: every device of the tenant without a narrower plan).
+    async fn site_id(&self) -> Option<ID> {
+        self.0.site_id.map(|s| ID(s.to_string()))
+    }
+    /// Only this device.
+    async fn device_id(&self) -> Option<ID> {
+        self.0.device_id.map(|d| ID(d.to_string()))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// Per mono page, e.g. "0.0075".
+    async fn mono_price(&self) -> String {
+        format_money(self.0.mono_price, 6)
+    }
+    /// Per colour page.
+    async fn color_price(&self) -> String {
+        format_money(self.0.color_price, 6)
+    }
+    async fn included_mono(&self) -> i64 {
+        self.0.included_mono
+    }
+    async fn included_color(&self) -> i64 {
+        self.0.included_color
+    }
+    /// Included volumes shared by the plan's devices (else each device has its own).
+    async fn pooled(&self) -> bool {
+        self.0.pooled
+    }
+    /// Per billing month.
+    async fn minimum_charge(&self) -> String {
+        format_money(self.0.minimum_charge, 2)
+    }
+    async fn valid_from(&self) -> NaiveDate {
+        self.0.valid_from
+    }
+    /// Excluded; null: open-ended.
+    async fn valid_to(&self) -> Option<NaiveDate> {
+        self.0.valid_to
+    }
+}
+
+#[derive(InputObject)]
+pub struct PricePlanInput {
+    /// The customer billed; omitted: your own tenant.
+    pub tenant_id: Option<ID>,
+    pub site_id: Option<ID>,
+    pub device_id: Option<ID>,
+    pub name: String,
+    /// ISO 4217 (EUR, USD, …).
+    #[graphql(default_with = "\"EUR\".to_owned()")]
+    pub currency: String,
+    /// Per mono page, a decimal string with at most 6 decimals ("0.0075").
+    pub mono_price: String,
+    pub color_price: String,
+    #[graphql(default)]
+    pub included_mono: i64,
+    #[graphql(default)]
+    pub included_color: i64,
+    #[graphql(default = true)]
+    pub pooled: bool,
+    #[graphql(default_with = "\"0\".to_owned()")]
+    pub minimum_charge: String,
+    pub valid_from: NaiveDate,
+    /// Excluded; omitted: open-ended.
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// One device's line of a bill.
+#[derive(SimpleObject)]
+pub struct BillLine {
+    pub device_id: ID,
+    pub serial: Option<String>,
+    pub model: Option<String>,
+    pub mono_pages: i64,
+    pub color_pages: i64,
+    /// Pages charged after the device's own included volume (per-device plans).
+    pub charged_mono: i64,
+    pub charged_color: i64,
+    /// Held for review, not billed.
+    pub held_pages: i64,
+    pub amount: String,
+}
+
+/// The bill of one plan over one month.
+#[derive(SimpleObject)]
+pub struct PlanBill {
+    pub plan: PricePlanNode,
+    pub lines: Vec<BillLine>,
+    /// Pages the pooled included volume covered.
+    pub pooled_mono: i64,
+    pub pooled_color: i64,
+    pub subtotal: String,
+    pub minimum_top_up: String,
+    pub total: String,
+    pub held_pages: i64,
+}
+
+/// A month's bills of a customer: one per plan in force on the month's first day, each device
+/// under its most specific plan (device, then site, then tenant).
+#[derive(SimpleObject)]
+pub struct MonthBill {
+    pub month: String,
+    pub plans: Vec<PlanBill>,
+    /// Devices no plan covers (not billed).
+    pub unpriced_device_ids: Vec<ID>,
+}
+
+fn money(field: &str, text: &str) -> Result<i64, ApiError> {
+    parse_money(text).map_err(|e| ApiError::validation(field, e))
+}
+
+/// `YYYY-MM` as its first day and the next month's.
+fn month_of(text: &str) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let bad = || ApiError::validation("month", format!("{text:?} is not a month (YYYY-MM)"));
+    let first = NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d").map_err(|_| bad())?;
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    };
+    Ok((first, next.ok_or_else(bad)?))
+}
+
+#[derive(Default)]
+pub struct BillingQuery;
+
+#[Object]
+impl BillingQuery {
+    /// Price plans you may see (or one tenant's), newest validity first.
+    async fn price_plans(&self, ctx: &Context<'_>, tenant_id: Option<ID>) -> async_graphql::Result<Vec<PricePlanNode>> {
+        let actor = actor(ctx)?;
+        let tenant = tenant_id.as_ref().map(|t| parse_id("tenantId", t)).transpose()?;
+        let mut conn = conn(ctx).await?;
+        let plans =
+            PricePlan::list(&mut conn, &actor.scope, tenant).await.map_err(|e| ApiError::from_db("price plan", e))?;
+        Ok(plans.into_iter().map(PricePlanNode).collect())
+    }
+
+    /// A customer's bill for a month (`YYYY-MM`), from its page counts.
+    async fn bill(&self, ctx: &Context<'_>, tenant_id: Option<ID>, month: String) -> async_graphql::Result<MonthBill> {
+        let actor = actor(ctx)?;
+        let (from, to) = month_of(&month)?;
+        let tenant = match &tenant_id {
+            Some(t) => parse_id("tenantId", t)?,
+            None => actor.tenant_id,
+        };
+        if actor.scope.require(tenant).is_err() {
+            return Err(ApiError::NotFound("tenant").into());
+        }
+        let mut conn = conn(ctx).await?;
+        let plans =
+            PricePlan::in_force(&mut conn, tenant, from).await.map_err(|e| ApiError::from_db("price plan", e))?;
+        let rows = tenant_pages(&mut conn, tenant, from, to).await.map_err(|e| ApiError::from_db("page count", e))?;
+        let mut by_plan: Vec<Vec<(&cartouche_schema::db::billing::MeterPages, DevicePages)>> =
+            vec![Vec::new(); plans.len()];
+        let mut unpriced = Vec::new();
+        for device in rows.chunk_by(|a, b| a.device_id == b.device_id) {
+            let first = &device[0];
+            let pages =
+                DevicePages::from_meters(device.iter().filter_map(|m| Some((m.kind.as_deref()?, m.pages, m.held))));
+            let best = plans
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.covers(first.device_id, first.site_id).map(|rank| (rank, i)))
+                .max();
+            match best {
+                Some((_, i)) => by_plan[i].push((first, pages)),
+                None => unpriced.push(ID(first.device_id.to_string())),
+            }
+        }
+        let mut bills = Vec::new();
+        for (plan, devices) in plans.into_iter().zip(by_plan) {
+            let rules = Plan {
+                mono_price: plan.mono_price,
+                color_price: plan.color_price,
+                included_mono: plan.included_mono,
+                included_color: plan.included_color,
+                pooled: plan.pooled,
+                minimum_charge: plan.minimum_charge,
+            };
+            let pages: Vec<DevicePages> = devices.iter().map(|(_, p)| p.clone()).collect();
+            let bill = billing::bill(&rules, &pages);
+            let lines = devices
+                .iter()
+                .zip(&bill.lines)
+                .map(|((device, _), line)| BillLine {
+                    device_id: ID(device.device_id.to_string()),
+                    serial: device.serial.clone(),
+                    model: device.model.clone(),
+                    mono_pages: line.pages.mono,
+                    color_pages: line.pages.color,
+                    charged_mono: line.charged_mono,
+                    charged_color: line.charged_color,
+                    held_pages: line.pages.held,
+                    amount: format_money(line.amount, 2),
+                })
+                .collect();
+            bills.push(PlanBill {
+                plan: PricePlanNode(plan),
+                lines,
+                pooled_mono: bill.pooled_mono,
+                pooled_color: bill.pooled_color,
+                subtotal: format_money(bill.subtotal, 2),
+                minimum_top_up: format_money(bill.minimum_top_up, 2),
+                total: format_money(bill.total, 2),
+                held_pages: bill.held,
+            });
+        }
+        Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans: bills, unpriced_device_ids: unpriced })
+    }
+}
+
+#[derive(Default)]
+pub struct BillingMutation;
+
+#[Object]
+impl BillingMutation {
+    /// Creates a price plan. Managers and admins. A plan of the same scope whose validity
+    /// overlaps is refused (VALIDATION on `validFrom`, naming it).
+    async fn create_price_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: PricePlanInput,
+    ) -> async_graphql::Result<PricePlanNode> {
+        let actor = actor(ctx)?;
+        actor.require(Role::Manager, "creating a price plan")?;
+        let name = DisplayName::parse(&input.name).map_err(|e| ApiError::validation("name", e))?;
+        let currency = input.currency.trim().to_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(ApiError::validation(
+                "currency",
+                format!("{:?} is not an ISO 4217 code (EUR)", input.currency),
+            )
+            .into());
+        }
+        if let Some(to) = input.valid_to
+            && to <= input.valid_from
+        {
+            return Err(ApiError::validation(
+                "validTo",
+                format!("the plan ends ({to}) before it starts ({})", input.valid_from),
+            )
+            .into());
+        }
+        for (field, value) in [("includedMono", input.included_mono), ("includedColor", input.included_color)] {
+            if value < 0 {
+                return Err(ApiError::validation(field, "pages included are not negative").into());
+            }
+        }
+        let tenant = match &input.tenant_id {
+            Some(t) => parse_id("tenantId", t)?,
+            None => actor.tenant_id,
+        };
+        let mut conn = conn(ctx).await?;
+        let site = match &input.site_id {
+            Some(s) => {
+                let site = cartouche_schema::db::sites::Site::find(&mut conn, &actor.scope, parse_id("siteId", s)?)
+                    .await
+                    .map_err(|e| ApiError::from_db("site", e))?;
+                if site.tenant_id != tenant {
+                    return Err(ApiError::validation("siteId", "the site belongs to another tenant").into());
+                }
+                Some(site.id)
+            }
+            None => None,
+        };
+        let device = match &input.device_id {
+            Some(d) => {
+                let device =
+                    cartouche_schema::db::fleet::Device::find(&mut conn, &actor.scope, parse_id("deviceId", d)?)
+                        .await
+                        .map_err(|e| ApiError::from_db("device", e))?;
+                if device.tenant_id != tenant {
+                    return Err(ApiError::validation("deviceId", "the device belongs to another tenant").into());
+                }
+                Some(device.id)
+            }
+            None => None,
+        };
+        if site.is_some() && device.is_some() {
+            return Err(ApiError::validation("deviceId", "a plan is for a site or a device, not both").into());
+        }
+        let new = NewPricePlan {
+            tenant_id: tenant,
+            site_id: site,
+            device_id: device,
+            name: name.into_inner(),
+            currency,
+            mono_price: money("monoPrice", &input.mono_price)?,
+            color_price: money("colorPrice", &input.color_price)?,
+            included_mono: input.included_mono,
+            included_color: input.included_color,
+            pooled: input.pooled,
+            minimum_charge: money("minimumCharge", &input.minimum_charge)?,
+            valid_from: input.valid_from,
+            valid_to: input.valid_to,
+        };
+        match PricePlan::create(&mut conn, &actor.scope, new).await {
+            Ok(plan) => Ok(PricePlanNode(plan)),
+            Err(CreateError::Overlaps(other)) => Err(ApiError::validation(
+                "validFrom",
+                format!("the plan {other:?} of the same scope is in force on some of these days"),
+            )
+            .into()),
+            Err(CreateError::Db(e)) => Err(ApiError::from_db("price plan", e).into()),
+        }
+    }
+
+    /// Deletes a price plan. Managers and admins.
+    async fn delete_price_plan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let actor = actor(ctx)?;
+        actor.require(Role::Manager, "deleting a price plan")?;
+        let mut conn = conn(ctx).await?;
+        PricePlan::delete(&mut conn, &actor.scope, parse_id("id", &id)?)
+            .await
+            .map_err(|e| ApiError::from_db("price plan", e))?;
+        Ok(id)
+    }
+}
