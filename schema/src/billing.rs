@@ -62,6 +62,15 @@ pub fn format_money(amount: Micros, decimals: u32) -> String {
     }
 }
 
+/// A per-page price as people write it: every significant decimal, at least two ("0.012",
+/// "0.10").
+pub fn format_price(amount: Micros) -> String {
+    let full = format_money(amount, 6);
+    let (units, decimals) = full.split_once('.').unwrap_or((&full, ""));
+    let kept = decimals.trim_end_matches('0');
+    format!("{units}.{kept:0<2}")
+}
+
 /// What a plan charges.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -174,6 +183,10 @@ mod tests {
         assert_eq!(format_money(7_500, 4), "0.0075");
         assert_eq!(format_money(12_345_678, 2), "12.35");
         assert_eq!(format_money(-5_000, 2), "-0.01");
+        assert_eq!(
+            (format_price(12_000), format_price(100_000), format_price(7_500)),
+            ("0.012".into(), "0.10".into(), "0.0075".into())
+        );
     }
 
     #[test]

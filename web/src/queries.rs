@@ -43,5 +43,6 @@ operations! {
     "graphql/agents.graphql" => [Agents, CreateEnrollmentKey, RevokeAgent, RunCycle, ConfigureAgent],
     "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],
     "graphql/billing.graphql" => [MeterReads],
+    "graphql/contracts.graphql" => [PricePlans, CreatePricePlan, DeletePricePlan, Bill],
     "graphql/ranges.graphql" => [DiscoveryRanges, CreateDiscoveryRange, UpdateDiscoveryRange, DeleteDiscoveryRange, ImportDiscoveryRanges],
 }

@@ -11,6 +11,8 @@ pub enum Route {
     Device { id: String },
     #[at("/agents")]
     Agents,
+    #[at("/contracts")]
+    Contracts,
     #[at("/meter-reads")]
     Billing,
     #[at("/ranges")]

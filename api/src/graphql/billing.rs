@@ -2,7 +2,7 @@
 //! never floats.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use cartouche_schema::billing::{self, DevicePages, Plan, format_money, parse_money};
+use cartouche_schema::billing::{self, DevicePages, Plan, format_money, format_price, parse_money};
 use cartouche_schema::db::billing::{CreateError, NewPricePlan, PricePlan, tenant_pages};
 use cartouche_schema::domain::{DisplayName, Role};
 use chrono::{Datelike, NaiveDate};
@@ -38,11 +38,11 @@ impl PricePlanNode {
     }
     /// Per mono page, e.g. "0.0075".
     async fn mono_price(&self) -> String {
-        format_money(self.0.mono_price, 6)
+        format_price(self.0.mono_price)
     }
     /// Per colour page.
     async fn color_price(&self) -> String {
-        format_money(self.0.color_price, 6)
+        format_price(self.0.color_price)
     }
     async fn included_mono(&self) -> i64 {
         self.0.included_mono

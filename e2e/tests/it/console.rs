@@ -345,6 +345,30 @@ async fn the_meter_reads_of_a_month_show_billable_and_held_pages() -> anyhow::Re
     browser.client.find(Locator::Css("button.download")).await?.click().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(browser.client.find_all(Locator::Css(".form-error")).await?.is_empty(), "the download failed");
+
+    // A price plan made on the contracts page (a comma in a price refused at its field), and
+    // October billed from it: 1,000 mono pages at 0.012 = 12.00 EUR; the held jump is not.
+    browser.client.goto(&format!("{}/contracts?month=2026-10", app.base_url)).await?;
+    browser.wait_for("form.plan-form").await?;
+    browser.wait_for("form.plan-form input[name=name]").await?.send_keys("Acme standard").await?;
+    retype(&browser, "form.plan-form input[name=monoPrice]", "0,012").await?;
+    browser
+        .client
+        .execute(
+            "const f = document.getElementById('field-validFrom'); f.value = '2026-10-01'; \
+             f.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await?;
+    browser.client.find(Locator::Css("form.plan-form button[type=submit]")).await?.click().await?;
+    browser.wait_for(".field.invalid #field-monoPrice-error").await?;
+    retype(&browser, "form.plan-form input[name=monoPrice]", "0.012").await?;
+    browser.client.find(Locator::Css("form.plan-form button[type=submit]")).await?.click().await?;
+    browser.wait_for("tr.plan[data-name='Acme standard']").await?;
+    browser.client.goto(&format!("{}/contracts?month=2026-10", app.base_url)).await?;
+    let bill = browser.wait_for(".plan-bill[data-plan='Acme standard'] .totals .total").await?.text().await?;
+    assert_eq!(bill, "12.00 EUR");
+    browser.screenshot("contracts-bill").await?;
     browser.close().await?;
     Ok(())
 }

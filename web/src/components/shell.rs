@@ -44,6 +44,7 @@ pub fn shell(props: &ShellProps) -> Html {
                     { link(Route::Overview, Text::Overview) }
                     { link(Route::Devices, Text::Devices) }
                     { link(Route::Billing, Text::MeterReads) }
+                    { link(Route::Contracts, Text::Contracts) }
                     { link(Route::Agents, Text::Agents) }
                     { link(Route::Ranges, Text::DiscoveryRanges) }
                     if viewer.role.can_manage_setup() {

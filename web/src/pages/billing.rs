@@ -30,7 +30,7 @@ fn month_bounds(month: &str) -> Option<(String, String)> {
 }
 
 /// The month asked in the address (`?month=2026-10`, a link to share), else last month.
-fn initial_month() -> String {
+pub(crate) fn initial_month() -> String {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|q| q.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("month=").map(str::to_owned)))

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod api_tokens;
 pub mod billing;
+pub mod contracts;
 pub mod credentials;
 pub mod customers;
 pub mod device;
