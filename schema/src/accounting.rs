@@ -170,6 +170,16 @@ pub fn periods(reads: &[MeterRead], tz: Tz, unit: Unit, from: DateTime<Utc>, to:
     out
 }
 
+/// Pages (billable, held) printed between two instants: the steps' shares of that span, as
+/// for a period (what a cartridge printed while it was in).
+pub fn pages_between(reads: &[MeterRead], from: DateTime<Utc>, to: DateTime<Utc>) -> (i64, i64) {
+    let span = [Period { start: from, end: to, ..Period::default() }];
+    steps(reads).iter().fold((0, 0), |(pages, held), step| {
+        let share: i64 = spread(step, &span).iter().map(|(_, p)| p).sum();
+        if step.held.is_some() { (pages, held + share) } else { (pages + share, held) }
+    })
+}
+
 /// A step's pages over the periods it overlaps, in proportion to the time, in whole pages
 /// that add up (largest remainders get the pages left). A step outside every period gives
 /// nothing; an instantaneous one goes to the period holding its end.
@@ -294,6 +304,17 @@ mod tests {
         assert_eq!(months.len(), 2);
         assert_eq!(months[1].start, at("2026-03-31T22:00:00Z"), "April starts at 00:00 CEST");
         assert_eq!(months[0].pages, 120);
+    }
+
+    #[test]
+    fn a_cartridge_counts_the_pages_of_its_own_span() {
+        let reads = [
+            read("2026-10-01T12:00:00Z", 1000, None),
+            read("2026-10-11T12:00:00Z", 3000, None),
+            read("2026-10-21T12:00:00Z", 4000, None),
+        ];
+        assert_eq!(pages_between(&reads, at("2026-10-01T12:00:00Z"), at("2026-10-21T12:00:00Z")), (3000, 0));
+        assert_eq!(pages_between(&reads, at("2026-10-06T12:00:00Z"), at("2026-10-16T12:00:00Z")), (1500, 0));
     }
 
     #[test]

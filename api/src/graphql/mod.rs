@@ -13,6 +13,7 @@ mod connection;
 mod devices;
 mod loaders;
 mod session;
+mod shipments;
 mod sites;
 mod tenants;
 mod users;
@@ -40,6 +41,7 @@ pub struct Query(
     devices::DeviceQuery,
     accounting::AccountingQuery,
     billing::BillingQuery,
+    shipments::ShipmentQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct Mutation(
     agent_config::AgentConfigMutation,
     devices::DeviceMutation,
     billing::BillingMutation,
+    shipments::ShipmentMutation,
 );
 
 #[derive(MergedSubscription, Default)]

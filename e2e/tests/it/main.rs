@@ -20,6 +20,7 @@ mod outage;
 mod pagination;
 mod response_cache;
 mod roles;
+mod shipments;
 mod snmpv3;
 mod subscriptions;
 mod talking;

@@ -100,6 +100,9 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(page_counts::table, page_counts::all_columns));
     expected.extend(declared(accounting_outbox::table, accounting_outbox::all_columns));
     expected.extend(declared(price_plans::table, price_plans::all_columns));
+    expected.extend(declared(supply_models::table, supply_models::all_columns));
+    expected.extend(declared(shipments::table, shipments::all_columns));
+    expected.extend(declared(shipped_supplies::table, shipped_supplies::all_columns));
     expected.extend(declared(api_tokens::table, api_tokens::all_columns));
     expected.extend(declared(login_throttle::table, login_throttle::all_columns));
     expected.extend(declared(refresh_tokens::table, refresh_tokens::all_columns));

@@ -16,6 +16,7 @@ pub mod page;
 pub mod schema;
 pub mod scope;
 pub mod sessions;
+pub mod shipments;
 pub mod sites;
 pub mod tenants;
 pub mod throttle;

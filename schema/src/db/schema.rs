@@ -291,6 +291,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    shipments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Uuid,
+        supply_model_id -> Uuid,
+        quantity -> Int4,
+        shipped_on -> Date,
+        delivered_on -> Nullable<Date>,
+        reference -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    shipped_supplies (shipment_id, serial) {
+        shipment_id -> Uuid,
+        tenant_id -> Uuid,
+        serial -> Text,
+    }
+}
+
+diesel::table! {
     sites (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -354,6 +376,19 @@ diesel::table! {
         detail -> Jsonb,
         agent_id -> Uuid,
         sequence -> Int8,
+    }
+}
+
+diesel::table! {
+    supply_models (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        part_number -> Text,
+        name -> Text,
+        kind -> Text,
+        color -> Nullable<Text>,
+        rated_yield -> Nullable<Int4>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -422,10 +457,16 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(refresh_tokens -> tenants (tenant_id));
 diesel::joinable!(sessions -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(shipments -> sites (site_id));
+diesel::joinable!(shipments -> supply_models (supply_model_id));
+diesel::joinable!(shipments -> tenants (tenant_id));
+diesel::joinable!(shipped_supplies -> shipments (shipment_id));
+diesel::joinable!(shipped_supplies -> tenants (tenant_id));
 diesel::joinable!(sites -> tenants (tenant_id));
 diesel::joinable!(snmp_credentials -> tenants (tenant_id));
 diesel::joinable!(supplies -> devices (device_id));
 diesel::joinable!(supply_events -> devices (device_id));
+diesel::joinable!(supply_models -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -449,10 +490,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     raw_batches,
     refresh_tokens,
     sessions,
+    shipments,
+    shipped_supplies,
     sites,
     snmp_credentials,
     supplies,
     supply_events,
+    supply_models,
     tenants,
     users,
 );

@@ -1,0 +1,3 @@
+DROP TABLE shipped_supplies;
+DROP TABLE shipments;
+DROP TABLE supply_models;
