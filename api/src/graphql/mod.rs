@@ -11,6 +11,7 @@ mod api_tokens;
 mod billing;
 mod connection;
 mod devices;
+mod jobs;
 mod loaders;
 mod session;
 mod shipments;
@@ -42,6 +43,7 @@ pub struct Query(
     accounting::AccountingQuery,
     billing::BillingQuery,
     shipments::ShipmentQuery,
+    jobs::JobQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -132,3 +132,39 @@ async fn finished_jobs(url: &str, queue: &str) -> anyhow::Result<i64> {
         .await?;
     Ok(n.n)
 }
+
+/// A job that keeps failing is listed for the platform's admins with its last error; a
+/// customer's admin and a manager are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_jobs_are_shown_to_the_platform_admins_with_their_error() -> anyhow::Result<()> {
+    use cartouche_e2e::app::TestApp;
+    use cartouche_schema::domain::Role;
+    use diesel_async::RunQueryDsl;
+    use serde_json::json;
+
+    let app = TestApp::start().await?;
+    let (dealer, admin, _) = app.tenant_with_enrollment_key("Dealer").await?;
+    let mut conn = app.db.conn().await?;
+    diesel::sql_query(
+        "INSERT INTO apalis.jobs (job, id, job_type, status, attempts, max_attempts, last_result) VALUES \
+         ('\\x00', 'job-1', 'cartouche.accounting.count', 'Killed', 25, 25, '{\"Err\": \"database unavailable\"}'), \
+         ('\\x00', 'job-2', 'cartouche.maintenance.purge', 'Done', 1, 25, NULL)",
+    )
+    .execute(&mut conn)
+    .await?;
+    let failing =
+        admin.data("{ failingJobs { id queue status attempts lastError } }", json!({}), "failingJobs").await?;
+    assert_eq!(
+        failing,
+        json!([{ "id": "job-1", "queue": "cartouche.accounting.count", "status": "Killed", "attempts": 25,
+            "lastError": "database unavailable" }])
+    );
+    let customer = app.tenant("Customer", Some(dealer.id)).await?;
+    app.user(customer.id, "root@customer.test", Role::Admin, "correct horse battery").await?;
+    let theirs = app.signed_in("root@customer.test", "correct horse battery").await?;
+    assert_eq!(theirs.run("{ failingJobs { id } }", json!({})).await?.error_code(), Some("FORBIDDEN"));
+    app.user(dealer.id, "mgr@dealer.test", Role::Manager, "correct horse battery").await?;
+    let manager = app.signed_in("mgr@dealer.test", "correct horse battery").await?;
+    assert_eq!(manager.run("{ failingJobs { id } }", json!({})).await?.error_code(), Some("FORBIDDEN"));
+    Ok(())
+}
