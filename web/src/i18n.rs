@@ -317,6 +317,8 @@ pub enum Text {
     MinimumTopUp,
     Total,
     UnpricedDevices,
+    SupplyCost,
+    Margin,
 }
 
 impl Text {
@@ -663,6 +665,8 @@ impl Text {
             UnpricedDevices => {
                 ("devices have no plan and are not billed.", "périphériques n'ont pas de plan et ne sont pas facturés.")
             }
+            SupplyCost => ("Supplies installed (cost)", "Consommables installés (coût)"),
+            Margin => ("Margin", "Marge"),
         }
     }
 }

@@ -121,6 +121,13 @@ pub struct PlanBill {
     pub minimum_top_up: String,
     pub total: String,
     pub held_pages: i64,
+    /// What the cartridges installed in the plan's devices this month cost (shipments with a
+    /// model's unit cost).
+    pub supply_cost: String,
+    /// Supply cost over the pages billed (mono and colour), per page.
+    pub cost_per_page: Option<String>,
+    /// Total less supply cost.
+    pub margin: String,
 }
 
 /// A month's bills of a customer: one per plan in force on the month's first day, each device
@@ -196,6 +203,9 @@ impl BillingQuery {
                 None => unpriced.push(ID(first.device_id.to_string())),
             }
         }
+        let costs = cartouche_schema::db::shipments::supply_costs(&mut conn, tenant, from, to)
+            .await
+            .map_err(|e| ApiError::from_db("shipment", e))?;
         let mut bills = Vec::new();
         for (plan, devices) in plans.into_iter().zip(by_plan) {
             let rules = Plan {
@@ -223,7 +233,15 @@ impl BillingQuery {
                     amount: format_money(line.amount, 2),
                 })
                 .collect();
+            let supply_cost: i64 = devices
+                .iter()
+                .filter_map(|(device, _)| costs.iter().find(|(d, _)| *d == device.device_id).map(|(_, c)| *c))
+                .sum();
+            let pages: i64 = bill.lines.iter().map(|l| l.pages.mono + l.pages.color).sum();
             bills.push(PlanBill {
+                supply_cost: format_money(supply_cost, 2),
+                cost_per_page: (pages > 0).then(|| format_price(supply_cost / pages)),
+                margin: format_money(bill.total - supply_cost, 2),
                 plan: PricePlanNode(plan),
                 lines,
                 pooled_mono: bill.pooled_mono,

@@ -31,6 +31,8 @@ pub struct SupplyModelNode {
     pub color: Option<String>,
     /// Pages at 5 % coverage, as the maker rates it.
     pub rated_yield: Option<i32>,
+    /// What one costs you ("42.50").
+    pub unit_cost: Option<String>,
 }
 
 impl From<SupplyModel> for SupplyModelNode {
@@ -42,6 +44,7 @@ impl From<SupplyModel> for SupplyModelNode {
             kind: m.kind,
             color: m.color,
             rated_yield: m.rated_yield,
+            unit_cost: m.unit_cost.map(|c| cartouche_schema::billing::format_money(c, 2)),
         }
     }
 }
@@ -53,6 +56,8 @@ pub struct SupplyModelInput {
     pub kind: String,
     pub color: Option<String>,
     pub rated_yield: Option<i32>,
+    /// What one costs you, a decimal string ("42.50"): for the cost per page of contracts.
+    pub unit_cost: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -259,6 +264,12 @@ impl ShipmentMutation {
             kind,
             color: input.color.map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()),
             rated_yield: input.rated_yield,
+            unit_cost: input
+                .unit_cost
+                .as_deref()
+                .map(cartouche_schema::billing::parse_money)
+                .transpose()
+                .map_err(|e| ApiError::validation("unitCost", e))?,
         };
         let model = SupplyModel::create(&mut conn, &actor.scope, new)
             .await

@@ -21,7 +21,7 @@ async fn shipped_cartridges_are_followed_to_their_devices_and_their_yield() {
     let (_, paris_key) = TestApp::site_with_enrollment_key(&admin, "Paris").await.unwrap();
     admin
         .data(
-            "mutation { createSupplyModel(input: { partNumber: \"TN-3280\", name: \"Black toner\", kind: \"toner\", ratedYield: 8000 }) { id } }",
+            "mutation { createSupplyModel(input: { partNumber: \"TN-3280\", name: \"Black toner\", kind: \"toner\", ratedYield: 8000, unitCost: \"42.50\" }) { id } }",
             json!({}),
             "createSupplyModel",
         )
@@ -124,6 +124,33 @@ async fn shipped_cartridges_are_followed_to_their_devices_and_their_yield() {
     );
     assert_eq!(supplies[0]["removedAt"].as_str().unwrap(), noon(15).replace('Z', "+00:00"));
     assert!(supplies[1]["removedAt"].is_null(), "still in");
+
+    // The month's bill counts the cartridges installed in it at their unit cost: the cost
+    // per page and the margin of the contract.
+    let pool = cartouche_schema::db::pool(app.db.url(), 2).unwrap();
+    cartouche_jobs::accounting::count_due(&pool).await.unwrap();
+    admin
+        .data(
+            "mutation { createPricePlan(input: { name: \"All\", monoPrice: \"0.01\", colorPrice: \"0.08\", validFrom: \"2020-01-01\" }) { id } }",
+            json!({}),
+            "createPricePlan",
+        )
+        .await
+        .unwrap();
+    let month = (today - chrono::Duration::days(15)).format("%Y-%m").to_string();
+    let installs = [35, 15, 30].iter().filter(|d| day(**d).starts_with(&month)).count();
+    let bill = admin
+        .data(
+            "query($m: String!) { bill(month: $m) { plans { total supplyCost costPerPage margin } } }",
+            json!({ "m": month }),
+            "bill",
+        )
+        .await
+        .unwrap();
+    let plan = &bill["plans"][0];
+    let cents = |v: &serde_json::Value| (v.as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64;
+    assert_eq!(cents(&plan["supplyCost"]), 4250 * installs as i64, "{plan}");
+    assert_eq!(cents(&plan["margin"]), cents(&plan["total"]) - cents(&plan["supplyCost"]));
 
     // A shipment months old that nothing reported: never installed.
     admin

@@ -389,6 +389,7 @@ diesel::table! {
         color -> Nullable<Text>,
         rated_yield -> Nullable<Int4>,
         created_at -> Timestamptz,
+        unit_cost -> Nullable<Int8>,
     }
 }
 

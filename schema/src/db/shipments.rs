@@ -20,6 +20,8 @@ pub struct SupplyModel {
     pub kind: String,
     pub color: Option<String>,
     pub rated_yield: Option<i32>,
+    /// What one costs the dealer, in millionths of the currency.
+    pub unit_cost: Option<i64>,
 }
 
 #[derive(Insertable, Clone, Debug)]
@@ -31,6 +33,7 @@ pub struct NewSupplyModel {
     pub kind: String,
     pub color: Option<String>,
     pub rated_yield: Option<i32>,
+    pub unit_cost: Option<i64>,
 }
 
 impl SupplyModel {
@@ -146,6 +149,35 @@ impl Shipment {
         }
         query.load(conn).await
     }
+}
+
+/// The cost of the shipped cartridges installed in a tenant's devices during a period
+/// (`from` to `to`, local dates read as UTC days), per device, in millionths.
+pub async fn supply_costs(
+    conn: &mut AsyncPgConnection,
+    tenant: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(Uuid, i64)>> {
+    let ids: Vec<Uuid> =
+        shipments::table.filter(shipments::tenant_id.eq(tenant)).select(shipments::id).load(conn).await?;
+    let models: Vec<(Uuid, Option<i64>)> = shipments::table
+        .inner_join(supply_models::table)
+        .filter(shipments::tenant_id.eq(tenant))
+        .select((shipments::id, supply_models::unit_cost))
+        .load(conn)
+        .await?;
+    let mut out: std::collections::BTreeMap<Uuid, i64> = std::collections::BTreeMap::new();
+    for item in shipped_supplies(conn, &ids).await? {
+        let (Some(device), Some(at)) = (item.device_id, item.installed_at) else { continue };
+        let day = at.date_naive();
+        if day < from || day >= to {
+            continue;
+        }
+        let cost = models.iter().find(|(id, _)| *id == item.shipment_id).and_then(|(_, c)| *c).unwrap_or(0);
+        *out.entry(device).or_insert(0) += cost;
+    }
+    Ok(out.into_iter().collect())
 }
 
 /// A shipped cartridge and where it went.

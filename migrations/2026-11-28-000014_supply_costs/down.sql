@@ -1,0 +1,1 @@
+ALTER TABLE supply_models DROP COLUMN unit_cost;
