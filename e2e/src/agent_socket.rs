@@ -34,6 +34,13 @@ pub async fn enrolled(app: &TestApp, key: &str, name: &str) -> anyhow::Result<(S
 }
 
 /// Opens the link and says hello; returns the socket and the server's first answer.
+/// Enrolls an agent with `key` and links it: its socket (past the welcome) and its id.
+pub async fn linked(app: &TestApp, key: &str, name: &str) -> anyhow::Result<(Socket, uuid::Uuid)> {
+    let (agent_id, credential) = enrolled(app, key, name).await?;
+    let (socket, _) = connect(app, &agent_id, &credential).await?;
+    Ok((socket, agent_id.parse()?))
+}
+
 pub async fn connect(app: &TestApp, agent_id: &str, credential: &str) -> anyhow::Result<(Socket, ServerMessage)> {
     let url = format!("{}/agent/ws", app.base_url.replacen("http://", "ws://", 1));
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;

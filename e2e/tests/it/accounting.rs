@@ -16,9 +16,7 @@ async fn a_month_of_pages_survives_a_wrap_a_reset_and_a_jump_and_exports_as_csv(
     let app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await.unwrap();
-    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-lyon").await.unwrap();
-    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();
-    let agent: uuid::Uuid = agent_id.parse().unwrap();
+    let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await.unwrap();
 
     // One reading at local midnight (Europe/Paris, UTC+2 in October) of each day.
     let base = recording("librenms/brother_hl5370dw.snmprec");

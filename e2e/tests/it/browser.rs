@@ -128,9 +128,7 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
     let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
-    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-lyon").await?;
-    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
-    let agent: uuid::Uuid = agent_id.parse()?;
+    let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await?;
     let at = chrono::Utc::now() - chrono::Duration::minutes(5);
     let readings = vec![
         RawReading::snmp("10.9.0.11", Cycle::Discovery, at, cartouche_e2e::recording("librenms/konica_c250i.snmprec")),

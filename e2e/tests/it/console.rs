@@ -318,9 +318,7 @@ async fn the_meter_reads_of_a_month_show_billable_and_held_pages() -> anyhow::Re
     let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
     let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
-    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-lyon").await?;
-    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await?;
-    let agent: uuid::Uuid = agent_id.parse()?;
+    let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await?;
     let base = cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec");
     // 1,000 pages in October, then a jump of ten million held for review.
     for (i, (at, value)) in

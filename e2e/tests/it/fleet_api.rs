@@ -322,9 +322,7 @@ async fn a_device_says_what_is_wrong_who_can_fix_it_and_since_when() {
     let app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (_, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
-    let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-hq").await.unwrap();
-    let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();
-    let agent: uuid::Uuid = agent_id.parse().unwrap();
+    let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-hq").await.unwrap();
     let base = recording("librenms/brother_hl5370dw.snmprec");
     // A fuser failure the device calls a job for a trained user, and a jam.
     let fuser = [
