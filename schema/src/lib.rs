@@ -4,6 +4,7 @@ pub mod accounting;
 pub mod billing;
 pub mod domain;
 pub mod fleet;
+pub mod forecast;
 pub mod identity;
 pub mod ipp;
 pub mod profiles;

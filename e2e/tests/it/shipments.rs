@@ -171,3 +171,54 @@ async fn shipped_cartridges_are_followed_to_their_devices_and_their_yield() {
         .unwrap();
     assert_eq!(old["status"], "NEVER_INSTALLED");
 }
+
+/// A drum falling with the pages: days to empty from its own fall, P90 before P50, the order-by
+/// date the site's lead time before the P90 date, and the re-order suggestions it joins.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_falling_drum_is_forecast_and_suggested_for_reorder() {
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await.unwrap();
+    admin
+        .data(
+            "mutation { createSupplyModel(input: { partNumber: \"DR-3200\", name: \"Drum\", kind: \"drum\", ratedYield: 25000 }) { id } }",
+            json!({}),
+            "createSupplyModel",
+        )
+        .await
+        .unwrap();
+    let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await.unwrap();
+    let today = chrono::Utc::now().date_naive();
+    // 5,000 pages over 19 days while the drum falls from 80 % to 60 % of its 25,000.
+    for (i, (days_ago, life, drum)) in
+        [(20, 10_000, 20_000), (10, 12_500, 17_500), (1, 15_000, 15_000)].into_iter().enumerate()
+    {
+        let at = (today - chrono::Duration::days(days_ago)).and_hms_opt(12, 0, 0).unwrap().and_utc();
+        let walk = with_varbind(&recording("librenms/brother_hl5370dw.snmprec"), LIFE, 65, &life.to_string());
+        let walk = with_varbind(&walk, "1.3.6.1.2.1.43.11.1.1.6.1.3", 4, "Drum Unit PN DR-3200");
+        let walk = with_varbind(&walk, "1.3.6.1.2.1.43.11.1.1.9.1.3", 2, &drum.to_string());
+        let reading = RawReading::snmp("10.9.0.12", Cycle::Discovery, at, walk);
+        assert_eq!(agent_socket::deliver(&app, &mut socket, agent, i as u64 + 1, vec![reading]).await, None);
+    }
+    let pool = cartouche_schema::db::pool(app.db.url(), 2).unwrap();
+    cartouche_jobs::accounting::count_due(&pool).await.unwrap();
+
+    const FORECASTS: &str = "query($w: Int) { supplyForecasts(orderWithinDays: $w) {
+        kind partNumber level p50Days p90Days emptyOnP50 emptyOnP90 orderBy basis } }";
+    let all = admin.data(FORECASTS, json!({ "w": null }), "supplyForecasts").await.unwrap();
+    let drum =
+        all.as_array().unwrap().iter().find(|f| f["partNumber"] == "DR-3200").expect("the drum is forecast").clone();
+    assert_eq!((drum["basis"].as_str(), drum["level"].as_f64()), (Some("measured"), Some(60.0)));
+    // 20 % over 5,000 pages is 0.004 % a page; about 260 pages a day: some 55 to 60 days.
+    let (p50, p90) = (drum["p50Days"].as_f64().unwrap(), drum["p90Days"].as_f64().unwrap());
+    assert!((45.0..75.0).contains(&p50) && p90 <= p50, "{drum}");
+    let date = |v: &serde_json::Value| chrono::NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap();
+    assert_eq!(date(&drum["orderBy"]), date(&drum["emptyOnP90"]) - chrono::Duration::days(5), "the default lead time");
+    // Re-order suggestions: not within a week, within a quarter.
+    let soon = admin.data(FORECASTS, json!({ "w": 7 }), "supplyForecasts").await.unwrap();
+    assert!(!soon.as_array().unwrap().iter().any(|f| f["partNumber"] == "DR-3200"), "{soon}");
+    let quarter = admin.data(FORECASTS, json!({ "w": 90 }), "supplyForecasts").await.unwrap();
+    assert!(quarter.as_array().unwrap().iter().any(|f| f["partNumber"] == "DR-3200"), "{quarter}");
+    let bad = admin.run(FORECASTS, json!({ "w": -1 })).await.unwrap();
+    assert_eq!(bad.error_field(), Some("orderWithinDays"));
+}

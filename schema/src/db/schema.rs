@@ -321,6 +321,7 @@ diesel::table! {
         address -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        lead_time_days -> Int4,
     }
 }
 
@@ -362,6 +363,7 @@ diesel::table! {
         read_at -> Timestamptz,
         agent_id -> Uuid,
         sequence -> Int8,
+        level_at_install -> Nullable<Float8>,
     }
 }
 

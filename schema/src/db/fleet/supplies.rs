@@ -21,6 +21,7 @@ struct Stored {
     percent: Option<f64>,
     receptacle: bool,
     installed_at: Option<DateTime<Utc>>,
+    level_at_install: Option<f64>,
 }
 
 /// A supply row to write: the key, then what the reading said and when it was installed.
@@ -28,6 +29,7 @@ struct Row<'a> {
     input: &'a Interpreted<'a>,
     supply: &'a Supply,
     installed_at: Option<DateTime<Utc>>,
+    level_at_install: Option<f64>,
 }
 
 /// Stores the supplies of readings (device, created by this reading, reading), given in the
@@ -49,6 +51,7 @@ pub(super) async fn store_supplies<'a>(
             supplies::percent,
             supplies::receptacle,
             supplies::installed_at,
+            supplies::level_at_install,
         ))
         .load(conn)
         .await?;
@@ -87,11 +90,23 @@ pub(super) async fn store_supplies<'a>(
                 continue;
             }
             // Installed now when replaced; when first seen on a device read before, at this
-            // reading (it came since); on a new device, unknown.
+            // reading (it came since); on a new device, unknown — and it stays unknown (a
+            // supply already stored keeps what is known of it).
+            let stored = before.iter().find(|s| s.index == index);
             let installed_at = if replaced.contains(&supply.index) {
                 Some(at)
             } else {
-                before.iter().find(|s| s.index == index).and_then(|s| s.installed_at).or((!created).then_some(at))
+                match stored {
+                    Some(known) => known.installed_at,
+                    None => (!created).then_some(at),
+                }
+            };
+            // The level it started from: at a replacement the new one's; otherwise as kept (or,
+            // first seen, the level now).
+            let level_at_install = if replaced.contains(&supply.index) {
+                supply.percent
+            } else {
+                stored.and_then(|s| s.level_at_install).or(supply.percent)
             };
             after.push(Stored {
                 device_id,
@@ -100,8 +115,9 @@ pub(super) async fn store_supplies<'a>(
                 percent: supply.percent,
                 receptacle: supply.receptacle,
                 installed_at,
+                level_at_install,
             });
-            rows.insert((device_id, index), Row { input, supply, installed_at });
+            rows.insert((device_id, index), Row { input, supply, installed_at, level_at_install });
         }
         for (index, event) in &happened {
             let index = i32::try_from(*index).unwrap_or(i32::MAX);
@@ -147,16 +163,17 @@ pub(super) async fn store_supplies<'a>(
         };
         diesel::sql_query(
             "INSERT INTO supplies (device_id, tenant_id, supply_index, kind, color, description, level, max_capacity, \
-               percent, state, unit, receptacle, part_number, serial, remaining_pages, installed_at, read_at, agent_id, sequence) \
+               percent, state, unit, receptacle, part_number, serial, remaining_pages, installed_at, read_at, agent_id, sequence, \
+               level_at_install) \
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::int8[], \
                $8::int8[], $9::float8[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::text[], $15::int8[], \
-               $16::timestamptz[], $17::timestamptz[], $18::uuid[], $19::int8[]) \
+               $16::timestamptz[], $17::timestamptz[], $18::uuid[], $19::int8[], $20::float8[]) \
              ON CONFLICT (device_id, supply_index) DO UPDATE SET kind = excluded.kind, color = excluded.color, \
                description = excluded.description, level = excluded.level, max_capacity = excluded.max_capacity, \
                percent = excluded.percent, state = excluded.state, unit = excluded.unit, receptacle = excluded.receptacle, \
                part_number = excluded.part_number, serial = excluded.serial, remaining_pages = excluded.remaining_pages, \
                installed_at = excluded.installed_at, read_at = excluded.read_at, agent_id = excluded.agent_id, \
-               sequence = excluded.sequence",
+               sequence = excluded.sequence, level_at_install = excluded.level_at_install",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|((id, _), _)| *id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|(_, r)| r.input.agent.tenant_id).collect::<Vec<_>>())
@@ -177,6 +194,7 @@ pub(super) async fn store_supplies<'a>(
         .bind::<Array<Timestamptz>, _>(rows.iter().map(|(_, r)| r.input.reading.read_at).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|(_, r)| r.input.agent.id).collect::<Vec<_>>())
         .bind::<Array<BigInt>, _>(rows.iter().map(|(_, r)| r.input.sequence).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Double>>, _>(rows.iter().map(|(_, r)| r.level_at_install).collect::<Vec<_>>())
         .execute(conn)
         .await?;
     }
