@@ -31,6 +31,10 @@ impl SiteNode {
     async fn time_zone(&self) -> &str {
         &self.0.time_zone
     }
+    /// Days from ordering a supply to its delivery: supply forecasts order this much earlier.
+    async fn lead_time_days(&self) -> i32 {
+        self.0.lead_time_days
+    }
 
     async fn address(&self) -> Option<&str> {
         self.0.address.as_deref()
@@ -99,6 +103,8 @@ pub struct CreateSiteInput {
 pub struct UpdateSiteInput {
     pub name: Option<String>,
     pub time_zone: Option<String>,
+    /// Days from ordering a supply to its delivery, 0 to 120.
+    pub lead_time_days: Option<i32>,
     /// An empty string clears the address.
     pub address: Option<String>,
 }
@@ -148,6 +154,9 @@ impl SiteMutation {
             .transpose()
             .map_err(|e| ApiError::validation("timeZone", e))?;
         let address = input.address.as_deref().map(|a| Some(a.trim()).filter(|a| !a.is_empty()));
+        if input.lead_time_days.is_some_and(|d| !(0..=120).contains(&d)) {
+            return Err(ApiError::validation("leadTimeDays", "0 to 120 days").into());
+        }
         let mut conn = conn(ctx).await?;
         let site = conn
             .transaction(async |conn| {
@@ -155,6 +164,7 @@ impl SiteMutation {
                     name: name.as_ref().map(DisplayName::as_str),
                     time_zone: zone.as_ref().map(TimeZoneName::as_str),
                     address,
+                    lead_time_days: input.lead_time_days,
                 };
                 let site = Site::update(conn, &actor.scope, id, changes).await?;
                 crate::events::publish(conn, &Event::new(Entity::Site, ChangeKind::Updated, site.tenant_id, site.id))

@@ -178,7 +178,11 @@ async fn shipped_cartridges_are_followed_to_their_devices_and_their_yield() {
 async fn a_falling_drum_is_forecast_and_suggested_for_reorder() {
     let app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
-    let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await.unwrap();
+    let (site, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await.unwrap();
+    // Lyon is a week from the warehouse (a lead time out of range is refused).
+    let lead = "mutation($id: ID!, $d: Int!) { updateSite(id: $id, input: { leadTimeDays: $d }) { leadTimeDays } }";
+    assert_eq!(admin.run(lead, json!({ "id": site, "d": 365 })).await.unwrap().error_field(), Some("leadTimeDays"));
+    admin.data(lead, json!({ "id": site, "d": 7 }), "updateSite").await.unwrap();
     admin
         .data(
             "mutation { createSupplyModel(input: { partNumber: \"DR-3200\", name: \"Drum\", kind: \"drum\", ratedYield: 25000 }) { id } }",
@@ -213,7 +217,7 @@ async fn a_falling_drum_is_forecast_and_suggested_for_reorder() {
     let (p50, p90) = (drum["p50Days"].as_f64().unwrap(), drum["p90Days"].as_f64().unwrap());
     assert!((45.0..75.0).contains(&p50) && p90 <= p50, "{drum}");
     let date = |v: &serde_json::Value| chrono::NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap();
-    assert_eq!(date(&drum["orderBy"]), date(&drum["emptyOnP90"]) - chrono::Duration::days(5), "the default lead time");
+    assert_eq!(date(&drum["orderBy"]), date(&drum["emptyOnP90"]) - chrono::Duration::days(7), "the site's lead time");
     // Re-order suggestions: not within a week, within a quarter.
     let soon = admin.data(FORECASTS, json!({ "w": 7 }), "supplyForecasts").await.unwrap();
     assert!(!soon.as_array().unwrap().iter().any(|f| f["partNumber"] == "DR-3200"), "{soon}");

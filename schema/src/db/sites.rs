@@ -18,6 +18,8 @@ pub struct Site {
     pub address: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Days from ordering a supply to its delivery (0 to 120).
+    pub lead_time_days: i32,
 }
 
 #[derive(Insertable, Debug)]
@@ -36,6 +38,7 @@ pub struct SiteChanges<'a> {
     pub name: Option<&'a str>,
     pub time_zone: Option<&'a str>,
     pub address: Option<Option<&'a str>>,
+    pub lead_time_days: Option<i32>,
 }
 
 impl Site {
@@ -86,7 +89,11 @@ impl Site {
         changes: SiteChanges<'_>,
     ) -> QueryResult<Site> {
         let target = sites::table.find(id).filter(sites::tenant_id.eq_any(scope.tenant_ids()));
-        if changes.name.is_none() && changes.time_zone.is_none() && changes.address.is_none() {
+        if changes.name.is_none()
+            && changes.time_zone.is_none()
+            && changes.address.is_none()
+            && changes.lead_time_days.is_none()
+        {
             return Self::find(conn, scope, id).await;
         }
         diesel::update(target)

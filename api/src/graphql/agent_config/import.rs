@@ -195,6 +195,7 @@ mod tests {
             name: name.into(),
             time_zone: "Europe/Paris".into(),
             address: None,
+            lead_time_days: 5,
             created_at: now,
             updated_at: now,
         }
