@@ -319,6 +319,22 @@ pub enum Text {
     UnpricedDevices,
     SupplyCost,
     Margin,
+    SuppliesToOrder,
+    ForecastIntro,
+    OrderWithin,
+    DaysWord,
+    NothingToOrder,
+    LevelNow,
+    EmptyOn,
+    OrderBy,
+    Basis,
+    Shipments,
+    NoShipments,
+    ShippedInstalled,
+    ShippedElsewhere,
+    ShippedNeverInstalled,
+    ShippedWaiting,
+    YieldAchieved,
 }
 
 impl Text {
@@ -667,6 +683,25 @@ impl Text {
             }
             SupplyCost => ("Supplies installed (cost)", "Consommables installés (coût)"),
             Margin => ("Margin", "Marge"),
+            SuppliesToOrder => ("Supplies to order", "Consommables à commander"),
+            ForecastIntro => (
+                "When each supply runs out, from its own fall against the pages printed (or its rated yield while it has not moved): the range is a busy rate to a typical one; order by the earlier date, less the site's lead time.",
+                "Quand chaque consommable sera vide, d'après sa propre baisse au fil des pages (ou son rendement nominal tant qu'il n'a pas bougé) : de l'allure soutenue à l'allure habituelle ; commandez avant la date la plus proche, moins le délai de livraison du site.",
+            ),
+            OrderWithin => ("To order within", "À commander d'ici"),
+            DaysWord => ("days", "jours"),
+            NothingToOrder => ("Nothing to order in that time.", "Rien à commander dans ce délai."),
+            LevelNow => ("Level", "Niveau"),
+            EmptyOn => ("Empty between", "Vide entre"),
+            OrderBy => ("Order by", "Commander avant le"),
+            Basis => ("Basis", "Base"),
+            Shipments => ("Shipments", "Livraisons"),
+            NoShipments => ("No shipment recorded.", "Aucune livraison enregistrée."),
+            ShippedInstalled => ("Installed", "Installé"),
+            ShippedElsewhere => ("Installed at another site", "Installé sur un autre site"),
+            ShippedNeverInstalled => ("Never installed", "Jamais installé"),
+            ShippedWaiting => ("Waiting", "En attente"),
+            YieldAchieved => ("Yield achieved", "Rendement atteint"),
         }
     }
 }

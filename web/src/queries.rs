@@ -44,5 +44,6 @@ operations! {
     "graphql/credentials.graphql" => [SnmpCredentials, CreateSnmpCredential, DeleteSnmpCredential],
     "graphql/billing.graphql" => [MeterReads],
     "graphql/contracts.graphql" => [PricePlans, CreatePricePlan, DeletePricePlan, Bill],
+    "graphql/supplies.graphql" => [SupplyPlanning],
     "graphql/ranges.graphql" => [DiscoveryRanges, CreateDiscoveryRange, UpdateDiscoveryRange, DeleteDiscoveryRange, ImportDiscoveryRanges],
 }

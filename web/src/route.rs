@@ -11,6 +11,8 @@ pub enum Route {
     Device { id: String },
     #[at("/agents")]
     Agents,
+    #[at("/supplies")]
+    Supplies,
     #[at("/contracts")]
     Contracts,
     #[at("/meter-reads")]

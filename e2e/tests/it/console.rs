@@ -370,3 +370,55 @@ async fn the_meter_reads_of_a_month_show_billable_and_held_pages() -> anyhow::Re
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn supplies_to_order_and_shipments_are_on_their_page() -> anyhow::Result<()> {
+    use cartouche_e2e::agent_socket;
+    use cartouche_schema::wire::{Cycle, RawReading};
+    use serde_json::json;
+
+    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
+    let (site, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
+    admin
+        .data(
+            "mutation { createSupplyModel(input: { partNumber: \"DR-3200\", name: \"Drum\", kind: \"drum\", ratedYield: 25000 }) { id } }",
+            json!({}),
+            "createSupplyModel",
+        )
+        .await?;
+    let today = chrono::Utc::now().date_naive();
+    admin
+        .data(
+            "mutation($input: ShipmentInput!) { recordShipment(input: $input) { id } }",
+            json!({ "input": { "siteId": site, "partNumber": "DR-3200", "quantity": 1, "serials": ["DRX00001"],
+                "shippedOn": (today - chrono::Duration::days(3)).to_string() } }),
+            "recordShipment",
+        )
+        .await?;
+    let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await?;
+    for (i, (days_ago, life, drum)) in
+        [(20, 10_000, 20_000), (10, 12_500, 17_500), (1, 15_000, 15_000)].into_iter().enumerate()
+    {
+        let at = (today - chrono::Duration::days(days_ago)).and_hms_opt(12, 0, 0).unwrap().and_utc();
+        let walk = cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec");
+        let walk = cartouche_e2e::with_varbind(&walk, "1.3.6.1.2.1.43.10.2.1.4.1.1", 65, &life.to_string());
+        let walk = cartouche_e2e::with_varbind(&walk, "1.3.6.1.2.1.43.11.1.1.6.1.3", 4, "Drum Unit PN DR-3200");
+        let walk = cartouche_e2e::with_varbind(&walk, "1.3.6.1.2.1.43.11.1.1.9.1.3", 2, &drum.to_string());
+        let reading = RawReading::snmp("10.9.0.12", Cycle::Discovery, at, walk);
+        assert_eq!(agent_socket::deliver(&app, &mut socket, agent, i as u64 + 1, vec![reading]).await, None);
+    }
+    cartouche_jobs::accounting::count_due(&cartouche_schema::db::pool(app.db.url(), 2)?).await?;
+
+    let browser = Browser::start().await?;
+    browser.client.goto(&format!("{}/supplies", app.base_url)).await?;
+    sign_in(&browser, "admin@acme.test").await?;
+    browser.wait_for("select#order-within").await?.select_by_value("90").await?;
+    let row = browser.wait_for("tr.forecast[data-part='DR-3200']").await?.text().await?;
+    assert!(row.contains("60 %"), "{row}");
+    let shipped = browser.wait_for("tr.shipped[data-serial='DRX00001']").await?.text().await?;
+    assert!(shipped.contains("Waiting"), "{shipped}");
+    browser.screenshot("supplies").await?;
+    browser.close().await?;
+    Ok(())
+}

@@ -45,6 +45,7 @@ pub fn shell(props: &ShellProps) -> Html {
                     { link(Route::Devices, Text::Devices) }
                     { link(Route::Billing, Text::MeterReads) }
                     { link(Route::Contracts, Text::Contracts) }
+                    { link(Route::Supplies, Text::SuppliesToOrder) }
                     { link(Route::Agents, Text::Agents) }
                     { link(Route::Ranges, Text::DiscoveryRanges) }
                     if viewer.role.can_manage_setup() {

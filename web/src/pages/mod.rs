@@ -13,4 +13,5 @@ pub mod not_found;
 pub mod overview;
 pub mod ranges;
 pub mod sites;
+pub mod supplies;
 pub mod users;
