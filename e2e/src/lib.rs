@@ -7,6 +7,7 @@ pub mod db;
 pub mod graphql;
 pub mod ipp_printer;
 pub mod relay;
+pub mod running_agent;
 pub mod simulator;
 pub mod snmpd;
 pub mod synthetic;

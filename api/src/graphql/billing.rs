@@ -97,6 +97,7 @@ pub struct PricePlanInput {
 #[derive(SimpleObject)]
 pub struct BillLine {
     pub device_id: ID,
+    pub site_id: Option<ID>,
     pub serial: Option<String>,
     pub model: Option<String>,
     pub mono_pages: i64,
@@ -138,6 +139,20 @@ pub struct MonthBill {
     pub plans: Vec<PlanBill>,
     /// Devices no plan covers (not billed).
     pub unpriced_device_ids: Vec<ID>,
+    /// Pages and line amounts per site (before a plan's pooled volume and minimum, which are
+    /// the plan's, not a site's).
+    pub sites: Vec<SiteTotal>,
+}
+
+/// A site's share of a month's bill.
+#[derive(SimpleObject)]
+pub struct SiteTotal {
+    /// Null: devices without a site.
+    pub site_id: Option<ID>,
+    pub mono_pages: i64,
+    pub color_pages: i64,
+    pub held_pages: i64,
+    pub amount: String,
 }
 
 fn money(field: &str, text: &str) -> Result<i64, ApiError> {
@@ -183,9 +198,55 @@ impl BillingQuery {
             return Err(ApiError::NotFound("tenant").into());
         }
         let mut conn = conn(ctx).await?;
-        let plans =
-            PricePlan::in_force(&mut conn, tenant, from).await.map_err(|e| ApiError::from_db("price plan", e))?;
-        let rows = tenant_pages(&mut conn, tenant, from, to).await.map_err(|e| ApiError::from_db("page count", e))?;
+        Ok(month_bill(&mut conn, tenant, from, to).await?)
+    }
+
+    /// A customer's bills month by month, from `fromMonth` to `toMonth` included (at most 24).
+    async fn bills(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: Option<ID>,
+        from_month: String,
+        to_month: String,
+    ) -> async_graphql::Result<Vec<MonthBill>> {
+        let actor = actor(ctx)?;
+        let (mut from, _) =
+            month_of(&from_month).map_err(|_| ApiError::validation("fromMonth", "a month (YYYY-MM)"))?;
+        let (_, end) = month_of(&to_month).map_err(|_| ApiError::validation("toMonth", "a month (YYYY-MM)"))?;
+        if end <= from {
+            return Err(ApiError::validation("toMonth", "the period ends before it starts").into());
+        }
+        let tenant = match &tenant_id {
+            Some(t) => parse_id("tenantId", t)?,
+            None => actor.tenant_id,
+        };
+        if actor.scope.require(tenant).is_err() {
+            return Err(ApiError::NotFound("tenant").into());
+        }
+        let mut conn = conn(ctx).await?;
+        let mut out = Vec::new();
+        while from < end {
+            if out.len() == 24 {
+                return Err(ApiError::validation("toMonth", "at most 24 months at once").into());
+            }
+            let (_, next) = month_of(&from.format("%Y-%m").to_string())?;
+            out.push(month_bill(&mut conn, tenant, from, next).await?);
+            from = next;
+        }
+        Ok(out)
+    }
+}
+
+/// A customer's bill for the month `from`..`to`.
+async fn month_bill(
+    conn: &mut cartouche_schema::db::PooledConn,
+    tenant: uuid::Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<MonthBill, ApiError> {
+    {
+        let plans = PricePlan::in_force(conn, tenant, from).await.map_err(|e| ApiError::from_db("price plan", e))?;
+        let rows = tenant_pages(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("page count", e))?;
         let mut by_plan: Vec<Vec<(&cartouche_schema::db::billing::MeterPages, DevicePages)>> =
             vec![Vec::new(); plans.len()];
         let mut unpriced = Vec::new();
@@ -203,7 +264,7 @@ impl BillingQuery {
                 None => unpriced.push(ID(first.device_id.to_string())),
             }
         }
-        let costs = cartouche_schema::db::shipments::supply_costs(&mut conn, tenant, from, to)
+        let costs = cartouche_schema::db::shipments::supply_costs(conn, tenant, from, to)
             .await
             .map_err(|e| ApiError::from_db("shipment", e))?;
         let mut bills = Vec::new();
@@ -223,6 +284,7 @@ impl BillingQuery {
                 .zip(&bill.lines)
                 .map(|((device, _), line)| BillLine {
                     device_id: ID(device.device_id.to_string()),
+                    site_id: device.site_id.map(|s| ID(s.to_string())),
                     serial: device.serial.clone(),
                     model: device.model.clone(),
                     mono_pages: line.pages.mono,
@@ -252,7 +314,26 @@ impl BillingQuery {
                 held_pages: bill.held,
             });
         }
-        Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans: bills, unpriced_device_ids: unpriced })
+        let mut by_site: std::collections::BTreeMap<Option<String>, (i64, i64, i64, i64)> =
+            std::collections::BTreeMap::new();
+        for line in bills.iter().flat_map(|b| &b.lines) {
+            let entry = by_site.entry(line.site_id.as_ref().map(|s| s.to_string())).or_default();
+            entry.0 += line.mono_pages;
+            entry.1 += line.color_pages;
+            entry.2 += line.held_pages;
+            entry.3 += parse_money(&line.amount).unwrap_or(0);
+        }
+        let sites = by_site
+            .into_iter()
+            .map(|(site, (mono, color, held, amount))| SiteTotal {
+                site_id: site.map(ID),
+                mono_pages: mono,
+                color_pages: color,
+                held_pages: held,
+                amount: format_money(amount, 2),
+            })
+            .collect();
+        Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans: bills, unpriced_device_ids: unpriced, sites })
     }
 }
 

@@ -74,6 +74,27 @@ async fn a_month_is_billed_by_the_most_specific_plan_as_calculated_by_hand() {
         (&json!("16.00"), &json!("4.00"), &json!("20.00"))
     );
 
+    // Month by month, with each month's sites (these devices have none): September has no
+    // pages, so the tenant plan's minimum is the bill; October's lines add up per site.
+    let months = admin
+        .data(
+            "{ bills(fromMonth: \"2026-09\", toMonth: \"2026-10\") { month plans { plan { name } total }
+               sites { siteId monoPages colorPages amount } } }",
+            json!({}),
+            "bills",
+        )
+        .await
+        .unwrap();
+    assert_eq!(months[0]["month"], "2026-09");
+    assert_eq!(months[0]["plans"], json!([{ "plan": { "name": "Acme all-in" }, "total": "10.00" }]));
+    assert_eq!(
+        months[1]["sites"],
+        json!([{ "siteId": null, "monoPages": 2300, "colorPages": 500, "amount": "71.00" }])
+    );
+    let backwards =
+        admin.run("{ bills(fromMonth: \"2026-10\", toMonth: \"2026-09\") { month } }", json!({})).await.unwrap();
+    assert_eq!(backwards.error_field(), Some("toMonth"));
+
     // Refused, each with its field named.
     for (input, field) in [
         (
@@ -118,4 +139,144 @@ async fn a_month_is_billed_by_the_most_specific_plan_as_calculated_by_hand() {
         .await
         .unwrap();
     assert_eq!(stolen.error_code(), Some("NOT_FOUND"));
+}
+
+/// The month's bill of a small simulated fleet, end to end: the real agent reads two printers
+/// of the simulator; one's Counter32 wraps while it prints 800 pages and gets a cartridge
+/// shipped by serial; the other's board is swapped (its counter back near zero) and prints
+/// 400 more. The bill is checked against the hand count: the wrap and the reset inflate
+/// nothing, and the shipped cartridge is the month's supply cost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_simulated_fleet_is_billed_through_a_wrap_a_reset_and_a_swap() {
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    use cartouche_e2e::running_agent::RunningAgent;
+    use cartouche_e2e::simulator::{Device, Simulator};
+    use cartouche_schema::profiles::{Oid, ProfileSet, Value, Walk};
+
+    const PORT: u16 = 16_167;
+    let block = (std::process::id() % 250) as u8;
+    let address = move |i: u8| Ipv4Addr::new(127, 98, block, 1 + i);
+    let profiles = ProfileSet::builtin().unwrap();
+    let life: Oid = "1.3.6.1.2.1.43.10.2.1.4.1.1".parse().unwrap();
+    let printers: Vec<(SocketAddr, Device)> = [0u32, 1]
+        .iter()
+        .map(|n| {
+            let walk = Walk::from_snmprec(&cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec")).unwrap();
+            let mut device = Device::new(walk, "public");
+            device.personalise(*n, &profiles);
+            // The first is close to a Counter32's end.
+            let start = if *n == 0 { 4_294_967_000 } else { 50_000 };
+            *device.walk.get_mut(&life).unwrap() = Value::Counter32(start);
+            (SocketAddr::from((address(*n as u8 * 5), PORT)), device)
+        })
+        .collect();
+    let simulator = Simulator::start(printers).await.unwrap();
+
+    let app = TestApp::start().await.unwrap();
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
+    let (site, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await.unwrap();
+    for mutation in [
+        "mutation { createSupplyModel(input: { partNumber: \"TN-3280\", name: \"Toner\", kind: \"toner\", ratedYield: 8000, unitCost: \"40\" }) { id } }",
+        "mutation { createPricePlan(input: { name: \"Acme\", monoPrice: \"0.01\", colorPrice: \"0.08\", validFrom: \"2020-01-01\" }) { id } }",
+    ] {
+        admin.run(mutation, json!({})).await.unwrap();
+    }
+    let today = chrono::Utc::now().date_naive();
+    admin
+        .data(
+            "mutation($input: ShipmentInput!) { recordShipment(input: $input) { id } }",
+            json!({ "input": { "siteId": site, "partNumber": "TN-3280", "quantity": 1, "serials": ["TNSHIP01"], "shippedOn": today.to_string() } }),
+            "recordShipment",
+        )
+        .await
+        .unwrap();
+    let agent = RunningAgent::start(&app.base_url, &key, "pc-lyon", PORT).await.unwrap();
+    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+        .iter()
+        .map(|d| json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
+        .collect();
+    admin
+        .data(
+            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
+            json!({ "input": { "siteId": site, "name": "Lyon", "ranges": format!("{}-{}", address(0), address(9)),
+                "schedules": [{ "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
+                              { "cycle": "COUNTERS", "schedule": { "disabled": true } },
+                              { "cycle": "ALERTS", "schedule": { "disabled": true } }] } }),
+            "createDiscoveryRange",
+        )
+        .await
+        .unwrap();
+    let mut conn = app.db.conn().await.unwrap();
+    let devices = async |conn: &mut diesel_async::AsyncPgConnection| -> i64 {
+        use cartouche_schema::db::schema::devices;
+        use diesel::QueryDsl;
+        devices::table.count().get_result(conn).await.unwrap()
+    };
+    cartouche_e2e::eventually("the two printers discovered", async || devices(&mut conn).await == 2).await;
+    // The agent has them with their read plans before it is asked to read their counters.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+    // The month's printing: 800 pages across the wrap and a new cartridge (the shipped one)
+    // on the first; a board swap (back to 0) then 400 pages on the second.
+    {
+        let first = simulator.device(0);
+        let mut first = first.lock().await;
+        first.print(800);
+        first.swap_supply(1, Some("TNSHIP01"));
+    }
+    {
+        let second = simulator.device(1);
+        let mut second = second.lock().await;
+        *second.walk.get_mut(&life).unwrap() = Value::Counter32(0);
+        second.print(400);
+    }
+    admin
+        .data(
+            "mutation($id: ID!) { runCycle(agentId: $id, cycle: COUNTERS) { id } }",
+            json!({ "id": agent.enrollment.agent_id }),
+            "runCycle",
+        )
+        .await
+        .unwrap();
+    let latest = async || {
+        admin.data("{ devices { nodes { latestCounters { kind value } } } }", json!({}), "devices").await.unwrap()["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["latestCounters"].as_array().unwrap().clone())
+            .filter(|c| c["kind"] == "total")
+            .map(|c| c["value"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    cartouche_e2e::eventually("the counters cycle read", async || {
+        let mut values = latest().await;
+        values.sort_unstable();
+        values == vec![400, 504]
+    })
+    .await;
+    let pool = cartouche_schema::db::pool(app.db.url(), 2).unwrap();
+    cartouche_jobs::accounting::count_due(&pool).await.unwrap();
+
+    let month = today.format("%Y-%m").to_string();
+    let bill = admin
+        .data(
+            "query($m: String!) { bill(month: $m) { plans { total supplyCost margin lines { monoPages amount } } } }",
+            json!({ "m": month }),
+            "bill",
+        )
+        .await
+        .unwrap();
+    let plan = &bill["plans"][0];
+    let mut pages: Vec<i64> =
+        plan["lines"].as_array().unwrap().iter().map(|l| l["monoPages"].as_i64().unwrap()).collect();
+    pages.sort_unstable();
+    // By hand: 800 pages across the wrap (4,294,967,000 → 504) and 400 after the reset (0 →
+    // 400), at 0.01: 12.00; the shipped cartridge went in this month: 40.00 of supplies.
+    assert_eq!(pages, vec![400, 800]);
+    assert_eq!(
+        (&plan["total"], &plan["supplyCost"], &plan["margin"]),
+        (&json!("12.00"), &json!("40.00"), &json!("-28.00"))
+    );
+    agent.stop().await.unwrap();
 }

@@ -5,16 +5,13 @@
 //! line by line; the schedule grid works from the keyboard.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use cartouche_agent::link::{self, LinkOptions};
-use cartouche_agent::service::run_agent;
-use cartouche_agent::spool::{FullPolicy, Spool};
 use cartouche_e2e::app::{TestApp, TestAppOptions};
 use cartouche_e2e::browser::Browser;
+use cartouche_e2e::running_agent::RunningAgent;
 use cartouche_e2e::simulator::{Device, Simulator};
-use cartouche_schema::profiles::{ProfileSet, Walk};
+use cartouche_schema::profiles::Walk;
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::json;
@@ -75,27 +72,7 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
         .expect("the command carries the key");
 
     // The real agent enrolls with it and runs.
-    let enrollment = link::enroll(&app.base_url, &secret, "pc-lyon", None).await?;
-    let dir = std::env::temp_dir().join(format!("cartouche-console-{}-{}", std::process::id(), rand::random::<u32>()));
-    std::fs::create_dir_all(&dir)?;
-    let spool = Spool::open(&dir.join("spool.db"), 64 << 20, FullPolicy::RefuseNew)?;
-    let link_options = LinkOptions {
-        heartbeat: Duration::from_millis(300),
-        backoff_min: Duration::from_millis(100),
-        backoff_max: Duration::from_millis(500),
-        ..LinkOptions::default()
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(run_agent(
-        enrollment.clone(),
-        Arc::new(ProfileSet::builtin()?),
-        spool,
-        cartouche_e2e::simulator::cycle_options(PORT),
-        link_options,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let agent = RunningAgent::start(&app.base_url, &secret, "pc-lyon", PORT).await?;
     // It shows up, live, on the key's site.
     browser.wait_for("tr.agent[data-name='pc-lyon']").await?;
     browser.wait_for_text("Connected").await?;
@@ -172,7 +149,7 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
     admin
         .data(
             "mutation($id: ID!) { runCycle(agentId: $id, cycle: COUNTERS) { id } }",
-            json!({ "id": enrollment.agent_id }),
+            json!({ "id": agent.enrollment.agent_id }),
             "runCycle",
         )
         .await?;
@@ -201,9 +178,7 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
     browser.wait_for_text("Sans nouvelles depuis le plus longtemps").await?;
     browser.screenshot("devices-fr").await?;
     browser.close().await?;
-    let _ = stop.send(());
-    running.await??;
-    std::fs::remove_dir_all(&dir)?;
+    agent.stop().await?;
     Ok(())
 }
 
