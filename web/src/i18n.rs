@@ -335,6 +335,7 @@ pub enum Text {
     ShippedNeverInstalled,
     ShippedWaiting,
     YieldAchieved,
+    PerSite,
 }
 
 impl Text {
@@ -702,6 +703,9 @@ impl Text {
             ShippedNeverInstalled => ("Never installed", "Jamais installé"),
             ShippedWaiting => ("Waiting", "En attente"),
             YieldAchieved => ("Yield achieved", "Rendement atteint"),
+            PerSite => {
+                ("Per site (before included volumes and minimums)", "Par site (avant volumes inclus et minimums)")
+            }
         }
     }
 }

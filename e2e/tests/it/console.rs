@@ -341,6 +341,8 @@ async fn the_meter_reads_of_a_month_show_billable_and_held_pages() -> anyhow::Re
     browser.client.goto(&format!("{}/contracts?month=2026-10", app.base_url)).await?;
     let bill = browser.wait_for(".plan-bill[data-plan='Acme standard'] .totals .total").await?.text().await?;
     assert_eq!(bill, "12.00 EUR");
+    let lyon = browser.wait_for("tr.site-total").await?.text().await?;
+    assert!(lyon.contains("Lyon") && lyon.contains("1000") && lyon.contains("12.00"), "{lyon}");
     browser.screenshot("contracts-bill").await?;
     browser.close().await?;
     Ok(())

@@ -228,6 +228,7 @@ fn new_plan(props: &NewPlanProps) -> Html {
 #[function_component(MonthBillView)]
 fn month_bill_view() -> Html {
     let app = use_app();
+    let site_names = use_site_names();
     let month = use_state(crate::pages::billing::initial_month);
     let bill = use_state(|| None::<Result<MonthBill, ApiError>>);
     {
@@ -294,6 +295,29 @@ fn month_bill_view() -> Html {
                                 </dl>
                             </div>
                         }) }
+                        if !bill.sites.is_empty() {
+                            <h3>{ app.t(Text::PerSite) }</h3>
+                            <table class="list compact site-totals">
+                                <thead><tr>
+                                    <th scope="col">{ app.t(Text::Site) }</th>
+                                    <th scope="col" class="number">{ app.t(Text::MonoPages) }</th>
+                                    <th scope="col" class="number">{ app.t(Text::ColorPages) }</th>
+                                    <th scope="col" class="number">{ app.t(Text::HeldForReview) }</th>
+                                    <th scope="col" class="number">{ app.t(Text::Amount) }</th>
+                                </tr></thead>
+                                <tbody>
+                                    { for bill.sites.iter().map(|s| html! {
+                                        <tr class="site-total">
+                                            <td>{ s.site_id.as_ref().and_then(|id| site_names.get(id).cloned()).unwrap_or_else(|| "—".into()) }</td>
+                                            <td class="number">{ s.mono_pages }</td>
+                                            <td class="number">{ s.color_pages }</td>
+                                            <td class="number">{ s.held_pages }</td>
+                                            <td class="number">{ &s.amount }</td>
+                                        </tr>
+                                    }) }
+                                </tbody>
+                            </table>
+                        }
                         if !bill.unpriced_device_ids.is_empty() {
                             <p class="hint">{ format!("{} {}", bill.unpriced_device_ids.len(), app.t(Text::UnpricedDevices)) }</p>
                         }
