@@ -2,14 +2,16 @@
 //! counter series, supplies and their history, alerts and address history, and the raw
 //! reading behind any value; fleet-wide supplies and alerts; live changes by subscription.
 
+mod kinds;
 mod loader;
 mod reinterpret;
 mod subscriptions;
+mod summary;
 mod values;
 
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use cartouche_schema::db::Keyset;
 use cartouche_schema::db::devices::{
     self as queries, AlertFilter, DeviceFilter, DeviceOrder, Granularity, SupplyFilter,
@@ -23,126 +25,15 @@ use crate::error::ApiError;
 use crate::graphql::connection::{connection, page_request};
 use crate::graphql::{actor, conn, parse_id};
 
+pub use kinds::{DeviceKind, DeviceOrderBy, DeviceStatus};
 pub use loader::{DeviceById, FleetLoader, LatestCountersOf, SuppliesOf};
 pub use reinterpret::DeviceMutation;
 pub use subscriptions::DeviceSubscription;
+pub use summary::FleetSummaryNode;
 use values::{
     AlertNode, CounterGranularity, CounterPointNode, CounterValue, DeviceAddress, FaultInfo, StatusChangeNode,
     StatusError, SupplyEventNode, SupplyNode,
 };
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum DeviceStatus {
-    Ok,
-    Warning,
-    Error,
-    Offline,
-    /// Fine, but it answered only after a timeout the last time (power save, or busy).
-    Asleep,
-    Unknown,
-}
-
-impl DeviceStatus {
-    fn of(word: &str) -> DeviceStatus {
-        match word {
-            "ok" => DeviceStatus::Ok,
-            "warning" => DeviceStatus::Warning,
-            "error" => DeviceStatus::Error,
-            "offline" => DeviceStatus::Offline,
-            "asleep" => DeviceStatus::Asleep,
-            _ => DeviceStatus::Unknown,
-        }
-    }
-    fn word(self) -> &'static str {
-        match self {
-            DeviceStatus::Ok => "ok",
-            DeviceStatus::Warning => "warning",
-            DeviceStatus::Error => "error",
-            DeviceStatus::Offline => "offline",
-            DeviceStatus::Asleep => "asleep",
-            DeviceStatus::Unknown => "unknown",
-        }
-    }
-}
-
-/// How the device list is ordered.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
-pub enum DeviceOrderBy {
-    /// Vendor, model, address.
-    #[default]
-    Name,
-    /// Longest unseen first: the devices that went quiet.
-    LastSeen,
-    /// Worst status first (error, offline, warning, asleep, unknown, ok), then by name.
-    Status,
-}
-
-impl From<DeviceOrderBy> for DeviceOrder {
-    fn from(order: DeviceOrderBy) -> DeviceOrder {
-        match order {
-            DeviceOrderBy::Name => DeviceOrder::Name,
-            DeviceOrderBy::LastSeen => DeviceOrder::LastSeen,
-            DeviceOrderBy::Status => DeviceOrder::Status,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum DeviceKind {
-    /// Read over the network (SNMP).
-    Snmp,
-    /// A local (USB) printer read by its agent through the host's print system.
-    Local,
-}
-
-pub struct FleetSummaryNode(queries::FleetSummary);
-
-fn count(n: i64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// The fleet at a glance.
-#[Object(name = "FleetSummary")]
-impl FleetSummaryNode {
-    async fn devices(&self) -> i32 {
-        count(self.0.devices)
-    }
-    async fn ok(&self) -> i32 {
-        count(self.0.ok)
-    }
-    async fn warning(&self) -> i32 {
-        count(self.0.warning)
-    }
-    async fn error(&self) -> i32 {
-        count(self.0.error)
-    }
-    async fn offline(&self) -> i32 {
-        count(self.0.offline)
-    }
-    async fn unknown(&self) -> i32 {
-        count(self.0.unknown)
-    }
-    /// Fine, but slow to answer the last time (power save).
-    async fn asleep(&self) -> i32 {
-        count(self.0.asleep)
-    }
-    /// Alerts not ended.
-    async fn open_alerts(&self) -> i32 {
-        count(self.0.open_alerts)
-    }
-    /// Supplies below the threshold asked (a waste receptacle: its room left below it).
-    async fn low_supplies(&self) -> i32 {
-        count(self.0.low_supplies)
-    }
-    /// Agents not revoked.
-    async fn agents(&self) -> i32 {
-        count(self.0.agents)
-    }
-    /// Agents linked now.
-    async fn agents_connected(&self) -> i32 {
-        count(self.0.agents_connected)
-    }
-}
 
 pub struct DeviceNode(pub Device);
 
