@@ -40,13 +40,7 @@ pub async fn meter_reads(
     headers: HeaderMap,
     Query(params): Query<MeterReadsParams>,
 ) -> Response {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.to_owned());
-    let actor = match auth::authenticate(&state, bearer.as_deref()).await {
+    let actor = match auth::authenticate(&state, crate::routes::bearer(&headers)).await {
         Authentication::Authenticated(actor) => actor,
         Authentication::Anonymous => {
             return refuse(StatusCode::UNAUTHORIZED, "sign in first (Authorization: Bearer …)");

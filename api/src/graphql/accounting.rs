@@ -4,7 +4,7 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
-use cartouche_schema::accounting::{self as rules, MeterRead, Unit};
+use cartouche_schema::accounting::{self as rules, Unit};
 use cartouche_schema::db::Keyset;
 use cartouche_schema::db::accounting::{self, MeterReadRow};
 use cartouche_schema::db::sites::Site;
@@ -87,22 +87,10 @@ pub async fn page_periods(
         |d: NaiveDate| rules::period_start(d.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc(), tz, Unit::Day);
     if granularity == PageGranularity::Hour {
         let (start, end) = (local(from), local(to));
-        // The readings of the period, and of a month around it: the base of the first step
-        // and the end of the last (pages before a reading belong to the hours they span).
-        let series = cartouche_schema::db::devices::Series {
-            device_id: device.id,
-            kind: kind.as_deref().unwrap_or("total"),
-            from: start - chrono::Duration::days(MAX_DAYS_HOURLY),
-            to: end + chrono::Duration::days(MAX_DAYS_HOURLY),
-            granularity: cartouche_schema::db::devices::Granularity::Reading,
-            time_zone: "UTC",
-            limit: 100_000,
-        };
-        let readings = cartouche_schema::db::devices::counter_series(&mut conn, &series)
-            .await
-            .map_err(|e| ApiError::from_db("counter", e))?;
-        let reads: Vec<MeterRead> =
-            readings.into_iter().map(|p| MeterRead { at: p.period, value: p.value, flag: p.flag }).collect();
+        let reads =
+            accounting::meter_reads_spanning(&mut conn, device.id, kind.as_deref().unwrap_or("total"), start, end)
+                .await
+                .map_err(|e| ApiError::from_db("counter", e))?;
         return Ok(rules::periods(&reads, tz, Unit::Hour, start, end)
             .into_iter()
             .map(|p| PagePeriod {

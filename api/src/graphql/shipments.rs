@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use cartouche_schema::accounting::{MeterRead, pages_between};
+use cartouche_schema::accounting::pages_between;
 use cartouche_schema::db::shipments::{
     NewShipment, NewSupplyModel, Shipment, ShippedSupply, SupplyModel, shipped_supplies,
 };
@@ -138,21 +138,9 @@ async fn pages_printed(
     for item in items {
         let (Some(device), Some(from)) = (item.device_id, item.installed_at) else { continue };
         let to = item.removed_at.unwrap_or_else(Utc::now);
-        let margin = chrono::Duration::days(31);
-        let series = cartouche_schema::db::devices::Series {
-            device_id: device,
-            kind: "total",
-            from: from - margin,
-            to: to + margin,
-            granularity: cartouche_schema::db::devices::Granularity::Reading,
-            time_zone: "UTC",
-            limit: 100_000,
-        };
-        let readings = cartouche_schema::db::devices::counter_series(conn, &series)
+        let reads = cartouche_schema::db::accounting::meter_reads_spanning(conn, device, "total", from, to)
             .await
             .map_err(|e| ApiError::from_db("counter", e))?;
-        let reads: Vec<MeterRead> =
-            readings.into_iter().map(|p| MeterRead { at: p.period, value: p.value, flag: p.flag }).collect();
         out.insert(item.serial.clone(), pages_between(&reads, from, to).0);
     }
     Ok(out)

@@ -155,6 +155,28 @@ pub async fn recount(
     Ok(())
 }
 
+/// A meter's readings that tell its pages between `from` and `to`: the last one before
+/// `from` (the base of the first step), those between, and the first one at or after `to` (the
+/// end of the last step), in time order.
+pub async fn meter_reads_spanning(
+    conn: &mut AsyncPgConnection,
+    device_id: Uuid,
+    kind: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<Vec<MeterRead>> {
+    let readings: Vec<Reading> = diesel::sql_query(
+        "(SELECT kind, read_at, value, flag FROM counter_readings             WHERE device_id = $1 AND kind = $2 AND read_at < $3 ORDER BY read_at DESC LIMIT 1)          UNION ALL          (SELECT kind, read_at, value, flag FROM counter_readings             WHERE device_id = $1 AND kind = $2 AND read_at >= $3 AND read_at < $4)          UNION ALL          (SELECT kind, read_at, value, flag FROM counter_readings             WHERE device_id = $1 AND kind = $2 AND read_at >= $4 ORDER BY read_at LIMIT 1)          ORDER BY read_at",
+    )
+    .bind::<SqlUuid, _>(device_id)
+    .bind::<Text, _>(kind)
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .load(conn)
+    .await?;
+    Ok(readings.into_iter().map(|r| MeterRead { at: r.read_at, value: r.value, flag: r.flag }).collect())
+}
+
 /// Day rows as columns, bound as arrays.
 #[derive(Default)]
 struct Rows {
