@@ -97,6 +97,26 @@ impl Browser {
         }
     }
 
+    /// Waits until `check` says yes, up to `seconds`; `what` names it when it never does.
+    pub async fn until(
+        &self,
+        what: &str,
+        seconds: u64,
+        mut check: impl AsyncFnMut() -> anyhow::Result<bool>,
+    ) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        while !check().await? {
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// How many elements match `css` now.
+    pub async fn count(&self, css: &str) -> anyhow::Result<usize> {
+        Ok(self.client.find_all(Locator::Css(css)).await?.len())
+    }
+
     /// Resizes the window (a tablet: 768 × 1024) and says whether the page then fits its
     /// width: nothing but the tables' own scroll areas may be wider than the screen.
     pub async fn fits_width(&self, width: u32, height: u32) -> anyhow::Result<bool> {

@@ -8,7 +8,12 @@ use cartouche_e2e::browser::Browser;
 use cartouche_schema::domain::Role;
 use fantoccini::Locator;
 
-pub(crate) fn web_dir() -> anyhow::Result<PathBuf> {
+/// The real api serving the built console.
+pub(crate) async fn console_app() -> anyhow::Result<TestApp> {
+    TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await
+}
+
+fn web_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::var_os("CARTOUCHE_WEB_DIR")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/dist"), PathBuf::from);
     anyhow::ensure!(
@@ -21,7 +26,7 @@ pub(crate) fn web_dir() -> anyhow::Result<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_signs_in_sees_the_shell_switches_language_and_signs_out() -> anyhow::Result<()> {
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let app = console_app().await?;
     let tenant = app.tenant("Acme Print", None).await?;
     app.user(tenant.id, "ada@acme.test", Role::Admin, "correct horse battery").await?;
 
@@ -70,17 +75,14 @@ async fn a_user_signs_in_sees_the_shell_switches_language_and_signs_out() -> any
     browser.wait_for_text("bob@acme.test").await?;
     assert_eq!(browser.client.find_all(Locator::Css("select.role")).await?.len(), 1, "one role to change: bob's");
     browser.wait_for("select.role").await?.select_by_value("MANAGER").await?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let ada = app.signed_in("ada@acme.test", "correct horse battery").await?;
-    loop {
-        let users = ada.data("{ users { nodes { email role } } }", serde_json::json!({}), "users").await?;
-        let bob = users["nodes"].as_array().unwrap().iter().find(|u| u["email"] == "bob@acme.test").cloned();
-        if bob.is_some_and(|b| b["role"] == "MANAGER") {
-            break;
-        }
-        anyhow::ensure!(std::time::Instant::now() < deadline, "bob never became a manager");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    browser
+        .until("bob a manager", 15, async || {
+            let users = ada.data("{ users { nodes { email role } } }", serde_json::json!({}), "users").await?;
+            let bob = users["nodes"].as_array().unwrap().iter().find(|u| u["email"] == "bob@acme.test").cloned();
+            Ok(bob.is_some_and(|b| b["role"] == "MANAGER"))
+        })
+        .await?;
     browser.screenshot("users").await?;
 
     browser.client.find(Locator::Css("button.lang-fr")).await?.click().await?;
@@ -125,7 +127,7 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
     use cartouche_e2e::agent_socket;
     use cartouche_schema::wire::{Cycle, RawReading};
 
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let app = console_app().await?;
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
     let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
     let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await?;
@@ -171,15 +173,12 @@ async fn the_device_list_shows_what_agents_found_and_filters_on_the_server() -> 
 
     // Sorted on the server: longest unseen first puts the printer just found last.
     browser.wait_for("select[name=orderBy]").await?.select_by_value("LAST_SEEN").await?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let rows = browser.client.find_all(Locator::Css("tr.device")).await?;
-        if rows.len() == 3 && rows[2].text().await?.contains("10.9.0.13") {
-            break;
-        }
-        anyhow::ensure!(std::time::Instant::now() < deadline, "the list was never sorted by last seen");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    browser
+        .until("the list sorted by last seen", 15, async || {
+            let rows = browser.client.find_all(Locator::Css("tr.device")).await?;
+            Ok(rows.len() == 3 && rows[2].text().await?.contains("10.9.0.13"))
+        })
+        .await?;
     browser.wait_for("select[name=orderBy]").await?.select_by_value("NAME").await?;
 
     // Part of a serial, searched on the server.
@@ -271,7 +270,7 @@ pub(crate) async fn row_named(browser: &Browser, class: &str, name: &str) -> any
 
 #[tokio::test(flavor = "multi_thread")]
 async fn snmp_credentials_are_made_and_their_secrets_never_come_back() -> anyhow::Result<()> {
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let app = console_app().await?;
     app.tenant_with_enrollment_key("Acme").await?;
     let browser = Browser::start().await?;
     browser.client.goto(&format!("{}/credentials", app.base_url)).await?;

@@ -7,7 +7,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use cartouche_e2e::app::{TestApp, TestAppOptions};
+use cartouche_e2e::app::TestApp;
 use cartouche_e2e::browser::Browser;
 use cartouche_e2e::running_agent::RunningAgent;
 use cartouche_e2e::simulator::{Device, Simulator};
@@ -16,7 +16,7 @@ use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::json;
 
-use crate::browser::{device_rows, row_named, sign_in, web_dir};
+use crate::browser::{console_app, device_rows, row_named, sign_in};
 
 const PORT: u16 = 16_165;
 const PRINTERS: [&str; 3] =
@@ -46,7 +46,7 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
         .collect();
     let simulator = Simulator::start(devices).await?;
 
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let app = console_app().await?;
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
     TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
 
@@ -123,11 +123,7 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
     // The agent sweeps; the printers appear in the open device list without a reload.
     browser.client.find(Locator::LinkText("Devices")).await?.click().await?;
     browser.wait_for("form.filters").await?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while browser.client.find_all(Locator::Css("tr.device")).await?.len() < 3 {
-        anyhow::ensure!(std::time::Instant::now() < deadline, "the swept printers never appeared");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    browser.until("the swept printers", 60, async || Ok(browser.count("tr.device").await? >= 3)).await?;
     device_rows(&browser, 3).await?;
     browser.screenshot("devices-discovered").await?;
 
@@ -184,7 +180,7 @@ async fn from_enrollment_to_a_live_supply_level_all_from_the_console() -> anyhow
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_range_file_shows_its_bad_lines_and_the_grid_answers_the_keyboard() -> anyhow::Result<()> {
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let app = console_app().await?;
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
     TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
     TestApp::site_with_enrollment_key(&admin, "Paris").await?;
@@ -265,11 +261,7 @@ async fn a_range_file_shows_its_bad_lines_and_the_grid_answers_the_keyboard() ->
     browser.screenshot("range-grid-keyboard").await?;
     browser.client.find(Locator::Css("form.range-form button[type=submit]")).await?.click().await?;
     // Saved when the form closes.
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !browser.client.find_all(Locator::Css("form.range-form")).await?.is_empty() {
-        anyhow::ensure!(std::time::Instant::now() < deadline, "the form never closed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser.until("the form closed", 15, async || Ok(browser.count("form.range-form").await? == 0)).await?;
     let saved = admin
         .data(
             "{ discoveryRanges { edges { node { name schedules { cycle days { weekday hours } } } } } }",
@@ -290,7 +282,7 @@ async fn the_meter_reads_of_a_month_show_billable_and_held_pages() -> anyhow::Re
     use cartouche_e2e::agent_socket;
     use cartouche_schema::wire::{Cycle, RawReading};
 
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let app = console_app().await?;
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
     let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
     let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await?;
@@ -354,7 +346,7 @@ async fn supplies_to_order_and_shipments_are_on_their_page() -> anyhow::Result<(
     use cartouche_schema::wire::{Cycle, RawReading};
     use serde_json::json;
 
-    let app = TestApp::start_with(TestAppOptions { web_dir: Some(web_dir()?), ..TestAppOptions::default() }).await?;
+    let app = console_app().await?;
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
     let (site, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
     admin
