@@ -190,13 +190,7 @@ impl BillingQuery {
     async fn bill(&self, ctx: &Context<'_>, tenant_id: Option<ID>, month: String) -> async_graphql::Result<MonthBill> {
         let actor = actor(ctx)?;
         let (from, to) = month_of(&month)?;
-        let tenant = match &tenant_id {
-            Some(t) => parse_id("tenantId", t)?,
-            None => actor.tenant_id,
-        };
-        if actor.scope.require(tenant).is_err() {
-            return Err(ApiError::NotFound("tenant").into());
-        }
+        let tenant = billed_tenant(actor, tenant_id.as_ref())?;
         let mut conn = conn(ctx).await?;
         Ok(month_bill(&mut conn, tenant, from, to).await?)
     }
@@ -216,13 +210,7 @@ impl BillingQuery {
         if end <= from {
             return Err(ApiError::validation("toMonth", "the period ends before it starts").into());
         }
-        let tenant = match &tenant_id {
-            Some(t) => parse_id("tenantId", t)?,
-            None => actor.tenant_id,
-        };
-        if actor.scope.require(tenant).is_err() {
-            return Err(ApiError::NotFound("tenant").into());
-        }
+        let tenant = billed_tenant(actor, tenant_id.as_ref())?;
         let mut conn = conn(ctx).await?;
         let mut out = Vec::new();
         while from < end {
@@ -237,6 +225,16 @@ impl BillingQuery {
     }
 }
 
+/// The customer a bill is for: the one named (visible to the caller), else the caller's own.
+fn billed_tenant(actor: &crate::auth::Actor, tenant_id: Option<&ID>) -> Result<uuid::Uuid, ApiError> {
+    let tenant = match tenant_id {
+        Some(t) => parse_id("tenantId", t)?,
+        None => actor.tenant_id,
+    };
+    actor.scope.require(tenant).map_err(|_| ApiError::NotFound("tenant"))?;
+    Ok(tenant)
+}
+
 /// A customer's bill for the month `from`..`to`.
 async fn month_bill(
     conn: &mut cartouche_schema::db::PooledConn,
@@ -244,97 +242,94 @@ async fn month_bill(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<MonthBill, ApiError> {
-    {
-        let plans = PricePlan::in_force(conn, tenant, from).await.map_err(|e| ApiError::from_db("price plan", e))?;
-        let rows = tenant_pages(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("page count", e))?;
-        let mut by_plan: Vec<Vec<(&cartouche_schema::db::billing::MeterPages, DevicePages)>> =
-            vec![Vec::new(); plans.len()];
-        let mut unpriced = Vec::new();
-        for device in rows.chunk_by(|a, b| a.device_id == b.device_id) {
-            let first = &device[0];
-            let pages =
-                DevicePages::from_meters(device.iter().filter_map(|m| Some((m.kind.as_deref()?, m.pages, m.held))));
-            let best = plans
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| p.covers(first.device_id, first.site_id).map(|rank| (rank, i)))
-                .max();
-            match best {
-                Some((_, i)) => by_plan[i].push((first, pages)),
-                None => unpriced.push(ID(first.device_id.to_string())),
-            }
+    let plans = PricePlan::in_force(conn, tenant, from).await.map_err(|e| ApiError::from_db("price plan", e))?;
+    let rows = tenant_pages(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("page count", e))?;
+    let mut by_plan: Vec<Vec<(&cartouche_schema::db::billing::MeterPages, DevicePages)>> =
+        vec![Vec::new(); plans.len()];
+    let mut unpriced = Vec::new();
+    for device in rows.chunk_by(|a, b| a.device_id == b.device_id) {
+        let first = &device[0];
+        let pages = DevicePages::from_meters(device.iter().filter_map(|m| Some((m.kind.as_deref()?, m.pages, m.held))));
+        let best = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.covers(first.device_id, first.site_id).map(|rank| (rank, i)))
+            .max();
+        match best {
+            Some((_, i)) => by_plan[i].push((first, pages)),
+            None => unpriced.push(ID(first.device_id.to_string())),
         }
-        let costs = cartouche_schema::db::shipments::supply_costs(conn, tenant, from, to)
-            .await
-            .map_err(|e| ApiError::from_db("shipment", e))?;
-        let mut bills = Vec::new();
-        for (plan, devices) in plans.into_iter().zip(by_plan) {
-            let rules = Plan {
-                mono_price: plan.mono_price,
-                color_price: plan.color_price,
-                included_mono: plan.included_mono,
-                included_color: plan.included_color,
-                pooled: plan.pooled,
-                minimum_charge: plan.minimum_charge,
-            };
-            let pages: Vec<DevicePages> = devices.iter().map(|(_, p)| p.clone()).collect();
-            let bill = billing::bill(&rules, &pages);
-            let lines = devices
-                .iter()
-                .zip(&bill.lines)
-                .map(|((device, _), line)| BillLine {
-                    device_id: ID(device.device_id.to_string()),
-                    site_id: device.site_id.map(|s| ID(s.to_string())),
-                    serial: device.serial.clone(),
-                    model: device.model.clone(),
-                    mono_pages: line.pages.mono,
-                    color_pages: line.pages.color,
-                    charged_mono: line.charged_mono,
-                    charged_color: line.charged_color,
-                    held_pages: line.pages.held,
-                    amount: format_money(line.amount, 2),
-                })
-                .collect();
-            let supply_cost: i64 = devices
-                .iter()
-                .filter_map(|(device, _)| costs.iter().find(|(d, _)| *d == device.device_id).map(|(_, c)| *c))
-                .sum();
-            let pages: i64 = bill.lines.iter().map(|l| l.pages.mono + l.pages.color).sum();
-            bills.push(PlanBill {
-                supply_cost: format_money(supply_cost, 2),
-                cost_per_page: (pages > 0).then(|| format_price(supply_cost / pages)),
-                margin: format_money(bill.total - supply_cost, 2),
-                plan: PricePlanNode(plan),
-                lines,
-                pooled_mono: bill.pooled_mono,
-                pooled_color: bill.pooled_color,
-                subtotal: format_money(bill.subtotal, 2),
-                minimum_top_up: format_money(bill.minimum_top_up, 2),
-                total: format_money(bill.total, 2),
-                held_pages: bill.held,
-            });
-        }
-        let mut by_site: std::collections::BTreeMap<Option<String>, (i64, i64, i64, i64)> =
-            std::collections::BTreeMap::new();
-        for line in bills.iter().flat_map(|b| &b.lines) {
-            let entry = by_site.entry(line.site_id.as_ref().map(|s| s.to_string())).or_default();
-            entry.0 += line.mono_pages;
-            entry.1 += line.color_pages;
-            entry.2 += line.held_pages;
-            entry.3 += parse_money(&line.amount).unwrap_or(0);
-        }
-        let sites = by_site
-            .into_iter()
-            .map(|(site, (mono, color, held, amount))| SiteTotal {
-                site_id: site.map(ID),
-                mono_pages: mono,
-                color_pages: color,
-                held_pages: held,
-                amount: format_money(amount, 2),
+    }
+    let costs = cartouche_schema::db::shipments::supply_costs(conn, tenant, from, to)
+        .await
+        .map_err(|e| ApiError::from_db("shipment", e))?;
+    let mut bills = Vec::new();
+    for (plan, devices) in plans.into_iter().zip(by_plan) {
+        let rules = Plan {
+            mono_price: plan.mono_price,
+            color_price: plan.color_price,
+            included_mono: plan.included_mono,
+            included_color: plan.included_color,
+            pooled: plan.pooled,
+            minimum_charge: plan.minimum_charge,
+        };
+        let pages: Vec<DevicePages> = devices.iter().map(|(_, p)| p.clone()).collect();
+        let bill = billing::bill(&rules, &pages);
+        let lines = devices
+            .iter()
+            .zip(&bill.lines)
+            .map(|((device, _), line)| BillLine {
+                device_id: ID(device.device_id.to_string()),
+                site_id: device.site_id.map(|s| ID(s.to_string())),
+                serial: device.serial.clone(),
+                model: device.model.clone(),
+                mono_pages: line.pages.mono,
+                color_pages: line.pages.color,
+                charged_mono: line.charged_mono,
+                charged_color: line.charged_color,
+                held_pages: line.pages.held,
+                amount: format_money(line.amount, 2),
             })
             .collect();
-        Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans: bills, unpriced_device_ids: unpriced, sites })
+        let supply_cost: i64 = devices
+            .iter()
+            .filter_map(|(device, _)| costs.iter().find(|(d, _)| *d == device.device_id).map(|(_, c)| *c))
+            .sum();
+        let pages: i64 = bill.lines.iter().map(|l| l.pages.mono + l.pages.color).sum();
+        bills.push(PlanBill {
+            supply_cost: format_money(supply_cost, 2),
+            cost_per_page: (pages > 0).then(|| format_price(supply_cost / pages)),
+            margin: format_money(bill.total - supply_cost, 2),
+            plan: PricePlanNode(plan),
+            lines,
+            pooled_mono: bill.pooled_mono,
+            pooled_color: bill.pooled_color,
+            subtotal: format_money(bill.subtotal, 2),
+            minimum_top_up: format_money(bill.minimum_top_up, 2),
+            total: format_money(bill.total, 2),
+            held_pages: bill.held,
+        });
     }
+    let mut by_site: std::collections::BTreeMap<Option<String>, (i64, i64, i64, i64)> =
+        std::collections::BTreeMap::new();
+    for line in bills.iter().flat_map(|b| &b.lines) {
+        let entry = by_site.entry(line.site_id.as_ref().map(|s| s.to_string())).or_default();
+        entry.0 += line.mono_pages;
+        entry.1 += line.color_pages;
+        entry.2 += line.held_pages;
+        entry.3 += parse_money(&line.amount).unwrap_or(0);
+    }
+    let sites = by_site
+        .into_iter()
+        .map(|(site, (mono, color, held, amount))| SiteTotal {
+            site_id: site.map(ID),
+            mono_pages: mono,
+            color_pages: color,
+            held_pages: held,
+            amount: format_money(amount, 2),
+        })
+        .collect();
+    Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans: bills, unpriced_device_ids: unpriced, sites })
 }
 
 #[derive(Default)]

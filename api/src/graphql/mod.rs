@@ -11,6 +11,7 @@ mod api_tokens;
 mod billing;
 mod connection;
 mod devices;
+mod forecasts;
 mod jobs;
 mod loaders;
 mod session;
@@ -43,6 +44,7 @@ pub struct Query(
     accounting::AccountingQuery,
     billing::BillingQuery,
     shipments::ShipmentQuery,
+    forecasts::ForecastQuery,
     jobs::JobQuery,
 );
 

@@ -12,6 +12,7 @@ pub mod api_tokens;
 pub mod billing;
 pub mod devices;
 pub mod fleet;
+pub mod forecasts;
 pub mod page;
 pub mod schema;
 pub mod scope;
