@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 /// The PostgreSQL channel every replica listens on.
-pub const CHANNEL: &str = "cartouche_events";
+pub const CHANNEL: &str = cartouche_schema::db::EVENTS_CHANNEL;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,6 +36,9 @@ pub enum Entity {
     Alert,
     /// A device's supplies changed (the event's id is the device's).
     Supply,
+    /// A work order (opened, moved, commented, followed in telemetry); published by the api
+    /// and by the maintenance worker.
+    WorkOrder,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -165,7 +165,7 @@ async fn linked(state: &AppState, socket: &mut WebSocket, agent: &Agent, protoco
                         return;
                     }
                     Entity::AgentCommand if event.id == agent.id => deliver_commands(state, socket, agent.id).await,
-                    Entity::AgentCommand | Entity::Device | Entity::Alert | Entity::Supply => true,
+                    Entity::AgentCommand | Entity::Device | Entity::Alert | Entity::Supply | Entity::WorkOrder => true,
                     // Any other agent of the tenant changing may move its site's ranges here.
                     Entity::Agent | Entity::Site | Entity::Range | Entity::Credential => {
                         refresh_config(state, socket, agent.id, &mut sent_config).await

@@ -2,6 +2,7 @@
 
 pub mod accounting;
 pub mod maintenance;
+pub mod repairs;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,11 +23,13 @@ pub struct JobsConfig {
     pub purge_schedule: String,
     /// When to count the pages of meters with new readings (cron with seconds).
     pub accounting_schedule: String,
+    /// When to triage new alerts and follow cleared faults (cron with seconds).
+    pub repairs_schedule: String,
 }
 
 impl JobsConfig {
     /// From `DATABASE_URL`, `CARTOUCHE_WORKER_NAME` (default: host name and process id),
-    /// `CARTOUCHE_PURGE_SCHEDULE` and `CARTOUCHE_ACCOUNTING_SCHEDULE`.
+    /// `CARTOUCHE_PURGE_SCHEDULE`, `CARTOUCHE_ACCOUNTING_SCHEDULE` and `CARTOUCHE_REPAIRS_SCHEDULE`.
     pub fn from_env() -> anyhow::Result<JobsConfig> {
         let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
         let worker_name = std::env::var("CARTOUCHE_WORKER_NAME").unwrap_or_else(|_| default_worker_name());
@@ -34,14 +37,18 @@ impl JobsConfig {
             .unwrap_or_else(|_| maintenance::DEFAULT_PURGE_SCHEDULE.to_owned());
         let accounting_schedule =
             std::env::var("CARTOUCHE_ACCOUNTING_SCHEDULE").unwrap_or_else(|_| accounting::DEFAULT_SCHEDULE.to_owned());
-        for (name, value) in
-            [("CARTOUCHE_PURGE_SCHEDULE", &purge_schedule), ("CARTOUCHE_ACCOUNTING_SCHEDULE", &accounting_schedule)]
-        {
+        let repairs_schedule =
+            std::env::var("CARTOUCHE_REPAIRS_SCHEDULE").unwrap_or_else(|_| repairs::DEFAULT_SCHEDULE.to_owned());
+        for (name, value) in [
+            ("CARTOUCHE_PURGE_SCHEDULE", &purge_schedule),
+            ("CARTOUCHE_ACCOUNTING_SCHEDULE", &accounting_schedule),
+            ("CARTOUCHE_REPAIRS_SCHEDULE", &repairs_schedule),
+        ] {
             cron::Schedule::from_str(value).with_context(|| {
                 format!("{name}={value:?} is not a cron expression (sec min hour day month weekday)")
             })?;
         }
-        Ok(JobsConfig { database_url, worker_name, purge_schedule, accounting_schedule })
+        Ok(JobsConfig { database_url, worker_name, purge_schedule, accounting_schedule, repairs_schedule })
     }
 }
 
@@ -89,6 +96,16 @@ pub async fn run(
     let count_target = count_queue.clone();
     let count_pool = db_pool.clone();
 
+    let repairs_schedule = cron::Schedule::from_str(&config.repairs_schedule).context("repairs schedule")?;
+    let catalogue = std::sync::Arc::new(
+        cartouche_schema::profiles::ProfileSet::builtin().context("loading the fault catalogue")?.catalogue,
+    );
+    let repairs_queue: PostgresStorage<repairs::FollowFaults> = storage(&queue_pool, repairs::QUEUE).await;
+    let (repairs_cron_name, repairs_name) =
+        (format!("{}-repairs-cron", config.worker_name), format!("{}-repairs", config.worker_name));
+    let repairs_target = repairs_queue.clone();
+    let repairs_pool = db_pool.clone();
+
     let purge_queue: PostgresStorage<maintenance::PurgeEndedCredentials> =
         storage(&queue_pool, maintenance::PURGE_QUEUE).await;
     let name = config.worker_name.clone();
@@ -120,6 +137,19 @@ pub async fn run(
                 .backend(count_queue.clone().with_pubsub())
                 .data(count_pool.clone())
                 .build(accounting::count_pages)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(repairs_cron_name.clone())
+                .backend(CronScheduler::new(repairs_schedule.clone()))
+                .data(repairs_target.clone())
+                .build(repairs::enqueue)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(repairs_name.clone())
+                .backend(repairs_queue.clone().with_pubsub())
+                .data(repairs_pool.clone())
+                .data(catalogue.clone())
+                .build(repairs::follow_faults)
         })
         .shutdown_timeout(Duration::from_secs(30))
         .run_with_signal(shutdown)

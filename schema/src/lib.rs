@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod forecast;
 pub mod identity;
 pub mod ipp;
+pub mod maintenance;
 pub mod profiles;
 pub mod ranges;
 pub mod schedule;

@@ -125,9 +125,14 @@ pub struct PlanBill {
     /// What the cartridges installed in the plan's devices this month cost (shipments with a
     /// model's unit cost).
     pub supply_cost: String,
-    /// Supply cost over the pages billed (mono and colour), per page.
+    /// What the repairs of the plan's devices closed this month cost: labour at the skill's
+    /// rate and parts, as recorded at closing (or estimated where nothing was recorded).
+    pub service_cost: String,
+    /// Some of the service cost is an estimate (a work order closed without its actuals).
+    pub service_cost_estimated: bool,
+    /// Supply and service cost over the pages billed (mono and colour), per page.
     pub cost_per_page: Option<String>,
-    /// Total less supply cost.
+    /// Total less supply and service costs.
     pub margin: String,
 }
 
@@ -263,6 +268,9 @@ async fn month_bill(
     let costs = cartouche_schema::db::shipments::supply_costs(conn, tenant, from, to)
         .await
         .map_err(|e| ApiError::from_db("shipment", e))?;
+    let services = cartouche_schema::db::work_orders::service_costs(conn, tenant, from, to)
+        .await
+        .map_err(|e| ApiError::from_db("work order", e))?;
     let mut bills = Vec::new();
     for (plan, devices) in plans.into_iter().zip(by_plan) {
         let rules = Plan {
@@ -295,11 +303,17 @@ async fn month_bill(
             .iter()
             .filter_map(|(device, _)| costs.iter().find(|(d, _)| *d == device.device_id).map(|(_, c)| *c))
             .sum();
+        let service: Vec<&(uuid::Uuid, i64, bool)> =
+            devices.iter().filter_map(|(device, _)| services.iter().find(|(d, _, _)| *d == device.device_id)).collect();
+        let service_cost: i64 = service.iter().map(|(_, c, _)| *c).sum();
+        let cost = supply_cost + service_cost;
         let pages: i64 = bill.lines.iter().map(|l| l.pages.mono + l.pages.color).sum();
         bills.push(PlanBill {
             supply_cost: format_money(supply_cost, 2),
-            cost_per_page: (pages > 0).then(|| format_price(supply_cost / pages)),
-            margin: format_money(bill.total - supply_cost, 2),
+            service_cost: format_money(service_cost, 2),
+            service_cost_estimated: service.iter().any(|(_, _, estimated)| *estimated),
+            cost_per_page: (pages > 0).then(|| format_price(cost / pages)),
+            margin: format_money(bill.total - cost, 2),
             plan: PricePlanNode(plan),
             lines,
             pooled_mono: bill.pooled_mono,

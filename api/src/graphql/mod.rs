@@ -19,6 +19,7 @@ mod shipments;
 mod sites;
 mod tenants;
 mod users;
+mod work_orders;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
@@ -46,6 +47,7 @@ pub struct Query(
     shipments::ShipmentQuery,
     forecasts::ForecastQuery,
     jobs::JobQuery,
+    work_orders::WorkOrderQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -60,10 +62,11 @@ pub struct Mutation(
     devices::DeviceMutation,
     billing::BillingMutation,
     shipments::ShipmentMutation,
+    work_orders::WorkOrderMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(sites::SiteSubscription, devices::DeviceSubscription);
+pub struct Subscription(sites::SiteSubscription, devices::DeviceSubscription, work_orders::WorkOrderSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -25,3 +25,4 @@ mod snmpv3;
 mod subscriptions;
 mod talking;
 mod tenancy;
+mod work_orders;

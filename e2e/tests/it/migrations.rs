@@ -103,6 +103,10 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(supply_models::table, supply_models::all_columns));
     expected.extend(declared(shipments::table, shipments::all_columns));
     expected.extend(declared(shipped_supplies::table, shipped_supplies::all_columns));
+    expected.extend(declared(labour_rates::table, labour_rates::all_columns));
+    expected.extend(declared(work_order_rules::table, work_order_rules::all_columns));
+    expected.extend(declared(work_orders::table, work_orders::all_columns));
+    expected.extend(declared(work_order_events::table, work_order_events::all_columns));
     expected.extend(declared(api_tokens::table, api_tokens::all_columns));
     expected.extend(declared(login_throttle::table, login_throttle::all_columns));
     expected.extend(declared(refresh_tokens::table, refresh_tokens::all_columns));

@@ -22,6 +22,7 @@ pub mod sites;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
+pub mod work_orders;
 
 mod role_sql;
 
@@ -32,6 +33,10 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use page::{Keyset, PageRequest};
 pub use scope::Scope;
+
+/// The PostgreSQL channel of change events: every api replica LISTENs on it, and whatever
+/// changes a watched object (the api, the workers) `pg_notify`s on it in its transaction.
+pub const EVENTS_CHANNEL: &str = "cartouche_events";
 
 /// The migrations of `migrations/`, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");

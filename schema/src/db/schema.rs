@@ -55,6 +55,7 @@ diesel::table! {
         agent_id -> Uuid,
         sequence -> Int8,
         training_level -> Nullable<Text>,
+        triaged -> Bool,
     }
 }
 
@@ -194,6 +195,15 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    labour_rates (tenant_id, skill) {
+        tenant_id -> Uuid,
+        skill -> Text,
+        hourly_rate -> Int8,
+        currency -> Text,
     }
 }
 
@@ -420,6 +430,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    work_order_events (id) {
+        id -> Int8,
+        work_order_id -> Uuid,
+        at -> Timestamptz,
+        actor_id -> Nullable<Uuid>,
+        kind -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        assignee_id -> Nullable<Uuid>,
+        body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    work_order_rules (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        fault_type -> Nullable<Text>,
+        min_severity -> Text,
+        min_skill -> Nullable<Text>,
+        close_when_cleared -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    work_orders (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        device_id -> Uuid,
+        alert_id -> Nullable<Uuid>,
+        rule_id -> Nullable<Uuid>,
+        fault_type -> Text,
+        title -> Text,
+        skill -> Text,
+        specialist -> Bool,
+        estimated_minutes -> Int4,
+        estimated_labour -> Nullable<Int8>,
+        estimated_parts -> Int8,
+        status -> Text,
+        assignee_id -> Nullable<Uuid>,
+        opened_by -> Nullable<Uuid>,
+        opened_at -> Timestamptz,
+        fault_started_at -> Timestamptz,
+        fault_cleared_at -> Nullable<Timestamptz>,
+        close_proposed -> Bool,
+        closed_at -> Nullable<Timestamptz>,
+        labour_minutes -> Nullable<Int4>,
+        parts_cost -> Nullable<Int8>,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounting_outbox -> devices (device_id));
 diesel::joinable!(agent_commands -> agents (agent_id));
 diesel::joinable!(agent_commands -> discovery_ranges (range_id));
@@ -448,6 +513,7 @@ diesel::joinable!(discovery_ranges -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> sites (site_id));
 diesel::joinable!(enrollment_keys -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> users (created_by));
+diesel::joinable!(labour_rates -> tenants (tenant_id));
 diesel::joinable!(latest_counters -> devices (device_id));
 diesel::joinable!(page_counts -> devices (device_id));
 diesel::joinable!(page_counts -> tenants (tenant_id));
@@ -471,6 +537,12 @@ diesel::joinable!(supplies -> devices (device_id));
 diesel::joinable!(supply_events -> devices (device_id));
 diesel::joinable!(supply_models -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(work_order_events -> work_orders (work_order_id));
+diesel::joinable!(work_order_rules -> tenants (tenant_id));
+diesel::joinable!(work_orders -> alerts (alert_id));
+diesel::joinable!(work_orders -> devices (device_id));
+diesel::joinable!(work_orders -> tenants (tenant_id));
+diesel::joinable!(work_orders -> work_order_rules (rule_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounting_outbox,
@@ -486,6 +558,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     discovery_ranges,
     enrollment_keys,
+    labour_rates,
     latest_counters,
     login_throttle,
     page_counts,
@@ -502,4 +575,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     supply_models,
     tenants,
     users,
+    work_order_events,
+    work_order_rules,
+    work_orders,
 );

@@ -56,6 +56,11 @@ impl User {
 
     /// Look-up by e-mail for signing in; the only unscoped user query, since the scope is
     /// what signing in establishes.
+    /// The name of any user (a dealer's technician on a customer's work order), whoever asks.
+    pub async fn display_name_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<String>> {
+        users::table.find(id).select(users::display_name).get_result(conn).await.optional()
+    }
+
     pub async fn find_for_login(conn: &mut AsyncPgConnection, email_key: &str) -> QueryResult<Option<User>> {
         users::table.filter(lower(users::email).eq(email_key)).select(User::as_select()).first(conn).await.optional()
     }

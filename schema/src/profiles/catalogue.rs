@@ -16,6 +16,10 @@ pub struct Fault {
     pub severity: String,
     /// user, trained_user or field_technician, when the device does not say.
     pub fixed_by: String,
+    /// A repair (a work order's business), as opposed to a consumable running out or
+    /// informational state, which the supplies side handles.
+    #[serde(default = "yes")]
+    pub maintenance: bool,
     /// Estimated minutes to fix, for the person who can.
     pub minutes: u32,
     /// Typical parts cost in euros (0 when nothing is replaced).
@@ -29,6 +33,10 @@ pub struct Fault {
     /// Words in the alert description that pick this fault when the code is generic.
     #[serde(default)]
     pub description_words: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Who can clear a fault, least trained first.

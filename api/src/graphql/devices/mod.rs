@@ -30,9 +30,10 @@ pub use loader::{DeviceById, FleetLoader, LatestCountersOf, SuppliesOf};
 pub use reinterpret::DeviceMutation;
 pub use subscriptions::DeviceSubscription;
 pub use summary::FleetSummaryNode;
+pub use values::FaultInfo;
 use values::{
-    AlertNode, CounterGranularity, CounterPointNode, CounterValue, DeviceAddress, FaultInfo, StatusChangeNode,
-    StatusError, SupplyEventNode, SupplyNode,
+    AlertNode, CounterGranularity, CounterPointNode, CounterValue, DeviceAddress, StatusChangeNode, StatusError,
+    SupplyEventNode, SupplyNode,
 };
 
 pub struct DeviceNode(pub Device);
@@ -273,7 +274,7 @@ async fn alert_page(
     ))
 }
 
-async fn load_device(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<DeviceNode>> {
+pub(crate) async fn load_device(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<DeviceNode>> {
     let loader = ctx.data_unchecked::<DataLoader<FleetLoader>>();
     Ok(loader.load_one(DeviceById(id)).await.map_err(|e| (*e).clone())?.map(DeviceNode))
 }
