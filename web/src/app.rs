@@ -116,6 +116,8 @@ fn switch(route: Route) -> Html {
         Route::Devices => html! { <pages::devices::Devices /> },
         Route::Device { id } => html! { <pages::device::DevicePage {id} /> },
         Route::Agents => html! { <pages::agents::Agents /> },
+        Route::Maintenance => html! { <pages::maintenance::Maintenance /> },
+        Route::WorkOrder { id } => html! { <pages::work_order::WorkOrderPage {id} /> },
         Route::Supplies => html! { <pages::supplies::Supplies /> },
         Route::Contracts => html! { <pages::contracts::Contracts /> },
         Route::Billing => html! { <pages::billing::Billing /> },

@@ -45,5 +45,18 @@ operations! {
     "graphql/billing.graphql" => [MeterReads],
     "graphql/contracts.graphql" => [PricePlans, CreatePricePlan, DeletePricePlan, Bill],
     "graphql/supplies.graphql" => [SupplyPlanning],
+    "graphql/maintenance.graphql" => [Maintenance, WorkOrderRules, CreateWorkOrderRule, DeleteWorkOrderRule, SetLabourRate, WorkOrder, UnassignWorkOrder],
     "graphql/ranges.graphql" => [DiscoveryRanges, CreateDiscoveryRange, UpdateDiscoveryRange, DeleteDiscoveryRange, ImportDiscoveryRanges],
 }
+
+/// A work order change sends only the fields given: an absent assignee keeps the assignee,
+/// where a null would take it off.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../api/schema.graphql",
+    query_path = "graphql/maintenance.graphql",
+    response_derives = "Debug, Clone, PartialEq",
+    variables_derives = "Debug, Clone, Deserialize",
+    skip_serializing_none
+)]
+pub struct UpdateWorkOrder;

@@ -11,6 +11,10 @@ pub enum Route {
     Device { id: String },
     #[at("/agents")]
     Agents,
+    #[at("/maintenance")]
+    Maintenance,
+    #[at("/work-orders/:id")]
+    WorkOrder { id: String },
     #[at("/supplies")]
     Supplies,
     #[at("/contracts")]

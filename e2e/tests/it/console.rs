@@ -391,3 +391,74 @@ async fn supplies_to_order_and_shipments_are_on_their_page() -> anyhow::Result<(
     browser.close().await?;
     Ok(())
 }
+
+/// The maintenance page: a fuser failure the device calls a field-service matter opens a work
+/// order by rule; it shows on the dashboard and in the list with its specialist badge and
+/// estimate; a technician takes it and closes it with what it took, from its own page.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_work_order_is_taken_and_closed_from_the_console() -> anyhow::Result<()> {
+    use cartouche_e2e::agent_socket;
+    use cartouche_schema::wire::{Cycle, RawReading};
+    use serde_json::json;
+
+    let app = console_app().await?;
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
+    let (_, key) = TestApp::site_with_enrollment_key(&admin, "Lyon").await?;
+    for mutation in [
+        "mutation { setLabourRate(skill: FIELD_TECHNICIAN, hourlyRate: \"90\") { skill } }",
+        "mutation { createWorkOrderRule(input: { name: \"Specialists\", minSeverity: \"warning\", minSkill: FIELD_TECHNICIAN }) { id } }",
+    ] {
+        admin.run(mutation, json!({})).await?;
+    }
+    let (mut socket, agent) = agent_socket::linked(&app, &key, "pc-lyon").await?;
+    let mut walk = cartouche_e2e::recording("librenms/brother_hl5370dw.snmprec");
+    for (column, kind, value) in
+        [(2, 2, "3"), (3, 2, "5"), (4, 2, "10"), (5, 2, "1"), (6, 2, "1"), (7, 2, "1001"), (8, 4, "Fuser failure")]
+    {
+        walk = cartouche_e2e::with_varbind(&walk, &format!("1.3.6.1.2.1.43.18.1.1.{column}.1.90"), kind, value);
+    }
+    let reading = RawReading::snmp("10.9.0.12", Cycle::Discovery, chrono::Utc::now(), walk);
+    assert_eq!(agent_socket::deliver(&app, &mut socket, agent, 1, vec![reading]).await, None);
+    let profiles = cartouche_schema::profiles::ProfileSet::builtin()?;
+    let pass =
+        cartouche_jobs::repairs::run_pass(&cartouche_schema::db::pool(app.db.url(), 2)?, &profiles.catalogue).await?;
+    assert_eq!(pass.opened, 1);
+
+    let browser = Browser::start().await?;
+    browser.client.goto(&format!("{}/maintenance", app.base_url)).await?;
+    sign_in(&browser, "admin@acme.test").await?;
+    let row = browser.wait_for("tr.work-order[data-status='open']").await?.text().await?;
+    assert!(row.contains("Fuser failure") && row.contains("specialist") && row.contains("~60 min · 270.00"), "{row}");
+    let tiles = browser.wait_for("ul.tiles").await?.text().await?;
+    assert!(tiles.contains("1\nNeed a specialist") || tiles.contains("1 Need a specialist"), "{tiles}");
+    browser.screenshot("maintenance").await?;
+    browser.client.find(Locator::LinkText("Fuser failure")).await?.click().await?;
+    browser.wait_for("section.work-order .actions").await?;
+    browser.client.find(Locator::XPath("//button[.='Take it']")).await?.click().await?;
+    browser
+        .until("the work order assigned", 15, async || {
+            Ok(browser.client.find(Locator::Css("#work-order-status")).await?.text().await? == "Assigned")
+        })
+        .await?;
+    browser.wait_for("select#work-order-move").await?.select_by_value("CLOSED").await?;
+    browser.wait_for("input[name=labourMinutes]").await?.send_keys("45").await?;
+    browser.client.find(Locator::Css("input[name=partsCost]")).await?.send_keys("150").await?;
+    browser.client.find(Locator::Css("#work-order-comment")).await?.send_keys("Fuser replaced").await?;
+    browser.client.find(Locator::Css("form.move button[type=submit]")).await?.click().await?;
+    browser
+        .until("the work order closed", 15, async || {
+            Ok(browser.client.find(Locator::Css("#work-order-status")).await?.text().await? == "Closed")
+        })
+        .await?;
+    let history = browser.wait_for("ol.history").await?.text().await?;
+    assert!(history.contains("Fuser replaced") && history.contains("Assigned → Closed"), "{history}");
+    assert_eq!(
+        browser.count("ol.history li.event").await?,
+        5,
+        "opened, assigned, to assigned, to closed, comment: {}",
+        history.replace('\n', " | ")
+    );
+    browser.screenshot("work-order-closed").await?;
+    browser.close().await?;
+    Ok(())
+}

@@ -45,6 +45,7 @@ pub fn shell(props: &ShellProps) -> Html {
                     { link(Route::Devices, Text::Devices) }
                     { link(Route::Billing, Text::MeterReads) }
                     { link(Route::Contracts, Text::Contracts) }
+                    { link(Route::Maintenance, Text::Maintenance) }
                     { link(Route::Supplies, Text::SuppliesToOrder) }
                     { link(Route::Agents, Text::Agents) }
                     { link(Route::Ranges, Text::DiscoveryRanges) }

@@ -289,8 +289,12 @@ fn month_bill_view() -> Html {
                                     <dt>{ app.t(Text::Subtotal) }</dt><dd>{ format!("{} {}", p.subtotal, p.plan.currency) }</dd>
                                     <dt>{ app.t(Text::MinimumTopUp) }</dt><dd>{ format!("{} {}", p.minimum_top_up, p.plan.currency) }</dd>
                                     <dt>{ app.t(Text::Total) }</dt><dd class="total"><strong>{ format!("{} {}", p.total, p.plan.currency) }</strong></dd>
-                                    <dt>{ app.t(Text::SupplyCost) }</dt><dd>{ format!("{} {}{}", p.supply_cost, p.plan.currency,
-                                        p.cost_per_page.as_ref().map(|c| format!(" ({c} {} / page)", p.plan.currency)).unwrap_or_default()) }</dd>
+                                    <dt>{ app.t(Text::SupplyCost) }</dt><dd>{ format!("{} {}", p.supply_cost, p.plan.currency) }</dd>
+                                    <dt>{ app.t(Text::ServiceCost) }</dt><dd class="service-cost">{ format!("{} {}{}", p.service_cost, p.plan.currency,
+                                        if p.service_cost_estimated { format!(" ({})", app.t(Text::PartlyEstimated)) } else { String::new() }) }</dd>
+                                    if let Some(c) = &p.cost_per_page {
+                                        <dt>{ app.t(Text::CostPerPage) }</dt><dd>{ format!("{c} {}", p.plan.currency) }</dd>
+                                    }
                                     <dt>{ app.t(Text::Margin) }</dt><dd>{ format!("{} {}", p.margin, p.plan.currency) }</dd>
                                 </dl>
                             </div>

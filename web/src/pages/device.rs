@@ -30,7 +30,7 @@ pub struct DevicePageProps {
 }
 
 /// Who can fix a fault, in words (the API's `fixedBy`).
-fn who(app: &crate::context::AppContext, fixed_by: &str) -> &'static str {
+pub(crate) fn who(app: &crate::context::AppContext, fixed_by: &str) -> &'static str {
     match fixed_by {
         "user" => app.t(Text::FixedByUser),
         "trained_user" => app.t(Text::FixedByTrainedUser),
