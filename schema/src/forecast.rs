@@ -2,8 +2,11 @@
 //! history and the device's page rate. Pure.
 //!
 //! The level falls with pages, not with days: each day's pages (page accounting) are turned
-//! into level used with the cartridge's own "percent per page" (the level it lost over the
-//! pages it printed since it went in), or, while it has not visibly moved yet (a new cartridge,
+//! into level used with the cartridge's own "percent per page" — measured over its level
+//! history since it went in (each level it reported with the page counter then: the median of
+//! the slopes between every two points, so one odd reading does not move it, and a sensor
+//! reporting in steps is measured between its steps), or from its level at install and now
+//! when there is no history — or, while it has not visibly moved yet (a new cartridge,
 //! a coarse sensor that reports in steps of 10 or 25 %), with its rated yield (100 % over the
 //! rated pages). The daily usage's median gives P50; its 90th percentile (a busy day, every
 //! day) gives P90, the earlier date a careful order is placed by.
@@ -46,6 +49,9 @@ pub struct Inputs<'a> {
     pub pages_since_install: i64,
     /// Pages the device printed on each recent day (zeros included).
     pub daily_pages: &'a [i64],
+    /// The cartridge's levels since it went in, oldest first: (the device's total page counter,
+    /// percent), one point each time the level changed.
+    pub history: &'a [(i64, f64)],
     /// The model's rated yield, pages.
     pub rated_yield: Option<i64>,
 }
@@ -58,8 +64,8 @@ const MIN_MEASURED_PAGES: i64 = 50;
 /// The forecast, or none when nothing is known of the use (no pages printed recently) or of
 /// the rate (neither a measured fall nor a rated yield).
 pub fn days_to_empty(inputs: &Inputs<'_>) -> Option<Forecast> {
-    let measured = inputs.level_at_install.and_then(|start| {
-        let fall = start - inputs.level;
+    let measured = measured_rate(inputs.history).or_else(|| {
+        let fall = inputs.level_at_install? - inputs.level;
         (fall >= MIN_MEASURED_FALL && inputs.pages_since_install >= MIN_MEASURED_PAGES)
             .then(|| fall / inputs.pages_since_install as f64)
     });
@@ -93,6 +99,35 @@ pub fn days_to_empty(inputs: &Inputs<'_>) -> Option<Forecast> {
     })
 }
 
+/// Percent per page from a level history (oldest first): the median of the slopes between every
+/// two points of the last stretch where the counter only rose (a board swap or a wrap starts a
+/// new stretch) — Theil and Sen's estimator. None while that stretch has not fallen enough
+/// over enough pages, or when the median says the level does not fall.
+pub fn measured_rate(history: &[(i64, f64)]) -> Option<f64> {
+    let start = history.windows(2).rposition(|w| w[1].0 < w[0].0).map_or(0, |i| i + 1);
+    let stretch = &history[start..];
+    let (first, last) = (stretch.first()?, stretch.last()?);
+    let max_level = stretch.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    if max_level - last.1 < MIN_MEASURED_FALL || last.0 - first.0 < MIN_MEASURED_PAGES {
+        return None;
+    }
+    let mut slopes: Vec<f64> = Vec::new();
+    for (i, a) in stretch.iter().enumerate() {
+        for b in &stretch[i + 1..] {
+            if b.0 > a.0 {
+                slopes.push((a.1 - b.1) / (b.0 - a.0) as f64);
+            }
+        }
+    }
+    slopes.sort_by(f64::total_cmp);
+    let median = match slopes.len() {
+        0 => return None,
+        n if n % 2 == 1 => slopes[n / 2],
+        n => (slopes[n / 2 - 1] + slopes[n / 2]) / 2.0,
+    };
+    (median > 0.0).then_some(median)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +142,7 @@ mod tests {
             pages_since_install: 2000,
             daily_pages: &days,
             rated_yield: Some(3000),
+            history: &[],
         })
         .unwrap();
         assert_eq!(f.basis, Basis::Measured);
@@ -123,6 +159,7 @@ mod tests {
             pages_since_install: 5000,
             daily_pages: &days,
             rated_yield: None,
+            history: &[],
         })
         .unwrap();
         // 0.01 % a page: P50 at 50 pages a day is 100 days; P90 at the 90th percentile of the
@@ -141,6 +178,7 @@ mod tests {
             pages_since_install: 300,
             daily_pages: &days,
             rated_yield: Some(10_000),
+            history: &[],
         })
         .unwrap();
         assert_eq!(f.basis, Basis::RatedYield);
@@ -156,6 +194,41 @@ mod tests {
             .is_none()
         );
         assert!(days_to_empty(&Inputs { level: 50.0, daily_pages: &days, ..Inputs::default() }).is_none());
+    }
+
+    #[test]
+    fn the_level_history_is_measured_between_its_points_and_one_odd_reading_does_not_move_it() {
+        // 1 % per 50 pages, read every 500 pages, one reading 30 points off.
+        let mut history: Vec<(i64, f64)> = (0..10).map(|i| (10_000 + i * 500, 100.0 - i as f64 * 10.0)).collect();
+        history[4].1 = 30.0;
+        let rate = measured_rate(&history).unwrap();
+        assert!((rate - 0.02).abs() < 1e-9, "{rate}");
+        // The endpoints alone would be the same here; a glitch at the end is not.
+        history[4].1 = 60.0;
+        history.push((15_000, 0.0));
+        history.push((15_050, 49.0));
+        let rate = measured_rate(&history).unwrap();
+        assert!((rate - 0.02).abs() < 0.002, "{rate}");
+        // A sensor in steps of 25 %: points only where the level changed.
+        let steps = [(0, 100.0), (1250, 75.0), (2500, 50.0)];
+        assert!((measured_rate(&steps).unwrap() - 0.02).abs() < 1e-9);
+        // A board swap (the counter back near zero) starts a new stretch, too short to measure.
+        let swapped = [(0, 100.0), (2500, 50.0), (10, 49.0), (20, 48.5)];
+        assert_eq!(measured_rate(&swapped), None);
+        // Not enough fall, or no history: the install level and the rated yield stand in.
+        assert_eq!(measured_rate(&[(0, 100.0), (1000, 97.0)]), None);
+        assert_eq!(measured_rate(&[]), None);
+        let days = [100; 30];
+        let f = days_to_empty(&Inputs {
+            level: 50.0,
+            history: &steps,
+            daily_pages: &days,
+            rated_yield: Some(1_000_000),
+            ..Inputs::default()
+        })
+        .unwrap();
+        assert_eq!(f.basis, Basis::Measured);
+        assert!((f.p50_days - 25.0).abs() < 1e-9, "{f:?}");
     }
 
     #[test]

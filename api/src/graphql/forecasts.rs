@@ -40,12 +40,13 @@ async fn forecasts(
     scope: &cartouche_schema::db::Scope,
     device: Option<uuid::Uuid>,
 ) -> Result<Vec<SupplyForecast>, ApiError> {
-    use cartouche_schema::db::forecasts::{daily_pages, forecast_rows};
+    use cartouche_schema::db::forecasts::{daily_pages, forecast_rows, level_histories};
     use cartouche_schema::forecast::{Inputs, days_to_empty};
     let today = Utc::now().date_naive();
     let window = today - chrono::Duration::days(RATE_DAYS);
     let rows = forecast_rows(conn, scope, device).await.map_err(|e| ApiError::from_db("supply", e))?;
     let days = daily_pages(conn, scope, device, window).await.map_err(|e| ApiError::from_db("page count", e))?;
+    let histories = level_histories(conn, scope, device).await.map_err(|e| ApiError::from_db("supply", e))?;
     let mut out = Vec::new();
     for row in rows {
         // Complete days since the device was first seen (a new device is not diluted by days
@@ -61,6 +62,7 @@ async fn forecasts(
             level_at_install: row.level_at_install,
             pages_since_install: row.pages_since,
             daily_pages: &daily,
+            history: histories.get(&(row.device_id, row.supply_index)).map_or(&[], Vec::as_slice),
             rated_yield: row.rated_yield.map(i64::from),
         };
         let Some(forecast) = days_to_empty(&inputs) else { continue };

@@ -206,6 +206,21 @@ async fn a_falling_drum_is_forecast_and_suggested_for_reorder() {
     }
     let pool = cartouche_schema::db::pool(app.db.url(), 2).unwrap();
     cartouche_jobs::accounting::count_due(&pool).await.unwrap();
+    // Each level the drum reported is kept with the page counter of its reading.
+    let mut conn = app.db.conn().await.unwrap();
+    let levels: Vec<(i64, f64)> = {
+        use cartouche_schema::db::schema::supply_levels as l;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        l::table
+            .filter(l::supply_index.eq(3))
+            .order_by(l::at)
+            .select((l::total_pages.assume_not_null(), l::percent))
+            .load(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(levels, vec![(10_000, 80.0), (12_500, 70.0), (15_000, 60.0)]);
 
     const FORECASTS: &str = "query($w: Int) { supplyForecasts(orderWithinDays: $w) {
         kind partNumber level p50Days p90Days emptyOnP50 emptyOnP90 orderBy basis } }";

@@ -97,3 +97,41 @@ pub async fn daily_pages(
     .await?;
     Ok(days.into_iter().map(|d| (d.device_id, d.day, d.pages)).collect())
 }
+
+/// Each visible supply's (or one device's supplies') level history since it went in (or since
+/// the device was first seen), oldest first: (device, supply index) → [(total pages, percent)].
+/// Points without a page counter are left out.
+pub async fn level_histories(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    device: Option<Uuid>,
+) -> QueryResult<std::collections::HashMap<(Uuid, i32), Vec<(i64, f64)>>> {
+    #[derive(QueryableByName)]
+    struct Point {
+        #[diesel(sql_type = SqlUuid)]
+        device_id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        supply_index: i32,
+        #[diesel(sql_type = diesel::sql_types::Bigint)]
+        total_pages: i64,
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        percent: f64,
+    }
+    let points: Vec<Point> = diesel::sql_query(
+        "SELECT l.device_id, l.supply_index, l.total_pages, l.percent FROM supply_levels l \
+         JOIN supplies s ON s.device_id = l.device_id AND s.supply_index = l.supply_index \
+         JOIN devices d ON d.id = l.device_id \
+         WHERE l.tenant_id = ANY($1) AND ($2::uuid IS NULL OR l.device_id = $2) AND l.total_pages IS NOT NULL \
+           AND l.at >= coalesce(s.installed_at, d.first_seen_at) \
+         ORDER BY l.device_id, l.supply_index, l.at",
+    )
+    .bind::<Array<SqlUuid>, _>(scope.tenant_ids())
+    .bind::<Nullable<SqlUuid>, _>(device)
+    .load(conn)
+    .await?;
+    let mut out: std::collections::HashMap<(Uuid, i32), Vec<(i64, f64)>> = std::collections::HashMap::new();
+    for p in points {
+        out.entry((p.device_id, p.supply_index)).or_default().push((p.total_pages, p.percent));
+    }
+    Ok(out)
+}

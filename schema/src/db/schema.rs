@@ -392,6 +392,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    supply_levels (device_id, supply_index, at) {
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        supply_index -> Int4,
+        at -> Timestamptz,
+        percent -> Float8,
+        total_pages -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     supply_models (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -535,6 +546,8 @@ diesel::joinable!(sites -> tenants (tenant_id));
 diesel::joinable!(snmp_credentials -> tenants (tenant_id));
 diesel::joinable!(supplies -> devices (device_id));
 diesel::joinable!(supply_events -> devices (device_id));
+diesel::joinable!(supply_levels -> devices (device_id));
+diesel::joinable!(supply_levels -> tenants (tenant_id));
 diesel::joinable!(supply_models -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(work_order_events -> work_orders (work_order_id));
@@ -572,6 +585,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     snmp_credentials,
     supplies,
     supply_events,
+    supply_levels,
     supply_models,
     tenants,
     users,

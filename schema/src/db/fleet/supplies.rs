@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Interpreted;
 use crate::db::schema::{supplies, supply_events};
 use crate::fleet::{self, KnownSupply};
-use crate::profiles::snapshot::Supply;
+use crate::profiles::snapshot::{CounterKind, Supply};
 
 #[derive(Queryable, Clone)]
 struct Stored {
@@ -63,6 +63,8 @@ pub(super) async fn store_supplies<'a>(
     let mut rows: BTreeMap<(Uuid, i32), Row<'a>> = BTreeMap::new();
     let mut removed: Vec<(Uuid, i32)> = Vec::new();
     let mut events = Vec::new();
+    // (device, tenant, index, at, percent, total pages) of each level that changed.
+    let mut levels: Vec<(Uuid, Uuid, i32, DateTime<Utc>, f64, Option<i64>)> = Vec::new();
     let mut changed = Vec::with_capacity(items.len());
     for &(device_id, created, input) in items {
         let now = &input.snapshot.supplies;
@@ -93,6 +95,12 @@ pub(super) async fn store_supplies<'a>(
             // reading (it came since); on a new device, unknown — and it stays unknown (a
             // supply already stored keeps what is known of it).
             let stored = before.iter().find(|s| s.index == index);
+            if let Some(percent) = supply.percent
+                && stored.is_none_or(|s| s.percent != Some(percent))
+            {
+                let total = input.snapshot.counters.iter().find(|c| c.kind == CounterKind::Total).map(|c| c.value);
+                levels.push((device_id, input.agent.tenant_id, index, at, percent, total));
+            }
             let installed_at = if replaced.contains(&supply.index) {
                 Some(at)
             } else {
@@ -143,6 +151,21 @@ pub(super) async fn store_supplies<'a>(
         }
         changed.push(!happened.is_empty() || !now.is_empty());
         state.insert(device_id, after);
+    }
+    if !levels.is_empty() {
+        diesel::sql_query(
+            "INSERT INTO supply_levels (device_id, tenant_id, supply_index, at, percent, total_pages) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::timestamptz[], $5::float8[], $6::int8[]) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind::<Array<SqlUuid>, _>(levels.iter().map(|l| l.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(levels.iter().map(|l| l.1).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(levels.iter().map(|l| l.2).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(levels.iter().map(|l| l.3).collect::<Vec<_>>())
+        .bind::<Array<Double>, _>(levels.iter().map(|l| l.4).collect::<Vec<_>>())
+        .bind::<Array<Nullable<BigInt>>, _>(levels.iter().map(|l| l.5).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
     }
     if !removed.is_empty() {
         diesel::sql_query(
