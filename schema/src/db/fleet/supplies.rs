@@ -32,6 +32,16 @@ struct Row<'a> {
     level_at_install: Option<f64>,
 }
 
+/// A level that changed, with the device's total page counter in the same reading.
+struct Level {
+    device_id: Uuid,
+    tenant_id: Uuid,
+    index: i32,
+    at: DateTime<Utc>,
+    percent: f64,
+    total: Option<i64>,
+}
+
 /// Stores the supplies of readings (device, created by this reading, reading), given in the
 /// order they were read, and what happened to them; per reading, true when anything changed.
 pub(super) async fn store_supplies<'a>(
@@ -63,8 +73,7 @@ pub(super) async fn store_supplies<'a>(
     let mut rows: BTreeMap<(Uuid, i32), Row<'a>> = BTreeMap::new();
     let mut removed: Vec<(Uuid, i32)> = Vec::new();
     let mut events = Vec::new();
-    // (device, tenant, index, at, percent, total pages) of each level that changed.
-    let mut levels: Vec<(Uuid, Uuid, i32, DateTime<Utc>, f64, Option<i64>)> = Vec::new();
+    let mut levels: Vec<Level> = Vec::new();
     let mut changed = Vec::with_capacity(items.len());
     for &(device_id, created, input) in items {
         let now = &input.snapshot.supplies;
@@ -99,7 +108,7 @@ pub(super) async fn store_supplies<'a>(
                 && stored.is_none_or(|s| s.percent != Some(percent))
             {
                 let total = input.snapshot.counters.iter().find(|c| c.kind == CounterKind::Total).map(|c| c.value);
-                levels.push((device_id, input.agent.tenant_id, index, at, percent, total));
+                levels.push(Level { device_id, tenant_id: input.agent.tenant_id, index, at, percent, total });
             }
             let installed_at = if replaced.contains(&supply.index) {
                 Some(at)
@@ -158,12 +167,12 @@ pub(super) async fn store_supplies<'a>(
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::timestamptz[], $5::float8[], $6::int8[]) \
              ON CONFLICT DO NOTHING",
         )
-        .bind::<Array<SqlUuid>, _>(levels.iter().map(|l| l.0).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(levels.iter().map(|l| l.1).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(levels.iter().map(|l| l.2).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(levels.iter().map(|l| l.3).collect::<Vec<_>>())
-        .bind::<Array<Double>, _>(levels.iter().map(|l| l.4).collect::<Vec<_>>())
-        .bind::<Array<Nullable<BigInt>>, _>(levels.iter().map(|l| l.5).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(levels.iter().map(|l| l.device_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(levels.iter().map(|l| l.tenant_id).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(levels.iter().map(|l| l.index).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(levels.iter().map(|l| l.at).collect::<Vec<_>>())
+        .bind::<Array<Double>, _>(levels.iter().map(|l| l.percent).collect::<Vec<_>>())
+        .bind::<Array<Nullable<BigInt>>, _>(levels.iter().map(|l| l.total).collect::<Vec<_>>())
         .execute(conn)
         .await?;
     }
