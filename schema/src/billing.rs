@@ -83,6 +83,24 @@ pub struct Plan {
     pub minimum_charge: Micros,
 }
 
+impl Plan {
+    /// The plan over `days` of a `month_days`-day month (a plan starting or ending mid-month):
+    /// included volumes and the minimum charge in proportion, rounded half up; prices as they
+    /// are.
+    pub fn prorated(&self, days: i64, month_days: i64) -> Plan {
+        if days >= month_days || month_days <= 0 {
+            return self.clone();
+        }
+        let share = |v: i64| (v * days * 2 + month_days) / (month_days * 2);
+        Plan {
+            included_mono: share(self.included_mono),
+            included_color: share(self.included_color),
+            minimum_charge: share(self.minimum_charge),
+            ..self.clone()
+        }
+    }
+}
+
 /// One device's pages of the period.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DevicePages {
@@ -170,6 +188,24 @@ pub fn bill(plan: &Plan, devices: &[DevicePages]) -> Bill {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_over_part_of_a_month_includes_and_charges_its_share() {
+        let plan = Plan {
+            mono_price: 10_000,
+            color_price: 80_000,
+            included_mono: 3_000,
+            included_color: 301,
+            pooled: true,
+            minimum_charge: 30_000_000,
+        };
+        // 10 days of 30: a third of the volumes and the minimum (100.33 colour pages round to 100).
+        let part = plan.prorated(10, 30);
+        assert_eq!((part.included_mono, part.included_color, part.minimum_charge), (1_000, 100, 10_000_000));
+        assert_eq!((part.mono_price, part.color_price, part.pooled), (10_000, 80_000, true));
+        assert_eq!(plan.prorated(30, 30), plan);
+        assert_eq!(plan.prorated(15, 30).included_color, 151, "150.5 rounds half up");
+    }
 
     #[test]
     fn amounts_parse_and_print_exactly() {

@@ -409,6 +409,8 @@ texts! {
     LabourMinutes => ("Minutes of work", "Minutes de travail"),
     PartsUsed => ("Parts used (cost)", "Pièces utilisées (coût)"),
     ServiceCost => ("Repairs closed (cost)", "Réparations clôturées (coût)"),
+    InForceFrom => ("In force", "En vigueur"),
+    Prorated => ("included volumes and minimum in proportion of the days", "volumes inclus et minimum au prorata des jours"),
     PartlyEstimated => ("partly estimated", "en partie estimé"),
     CostPerPage => ("Cost per page (supplies and repairs)", "Coût par page (consommables et réparations)"),
 }

@@ -110,10 +110,17 @@ pub struct BillLine {
     pub amount: String,
 }
 
-/// The bill of one plan over one month.
+/// The bill of one plan over one month, or over the part of it the plan was in force (a plan
+/// that starts or ends mid-month, its included volumes and minimum in proportion).
 #[derive(SimpleObject)]
 pub struct PlanBill {
     pub plan: PricePlanNode,
+    /// The days billed: the month, or the part of it this plan was in force.
+    pub from: NaiveDate,
+    /// Excluded.
+    pub to: NaiveDate,
+    /// Included volumes and minimum charge were taken in proportion of the days.
+    pub prorated: bool,
     pub lines: Vec<BillLine>,
     /// Pages the pooled included volume covered.
     pub pooled_mono: i64,
@@ -247,6 +254,56 @@ async fn month_bill(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<MonthBill, ApiError> {
+    // The month in stretches over which the same plans are in force.
+    let mut cuts =
+        PricePlan::changes_within(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("price plan", e))?;
+    cuts.extend([from, to]);
+    cuts.sort_unstable();
+    cuts.dedup();
+    let month_days = (to - from).num_days();
+    let mut plans = Vec::new();
+    let mut unpriced: Vec<ID> = Vec::new();
+    for stretch in cuts.windows(2) {
+        let (bills, left) = stretch_bills(conn, tenant, stretch[0], stretch[1], month_days).await?;
+        plans.extend(bills);
+        for id in left {
+            if !unpriced.contains(&id) {
+                unpriced.push(id);
+            }
+        }
+    }
+    let mut by_site: std::collections::BTreeMap<Option<String>, (i64, i64, i64, i64)> =
+        std::collections::BTreeMap::new();
+    for line in plans.iter().flat_map(|b| &b.lines) {
+        let entry = by_site.entry(line.site_id.as_ref().map(|s| s.to_string())).or_default();
+        entry.0 += line.mono_pages;
+        entry.1 += line.color_pages;
+        entry.2 += line.held_pages;
+        entry.3 += parse_money(&line.amount).unwrap_or(0);
+    }
+    let sites = by_site
+        .into_iter()
+        .map(|(site, (mono, color, held, amount))| SiteTotal {
+            site_id: site.map(ID),
+            mono_pages: mono,
+            color_pages: color,
+            held_pages: held,
+            amount: format_money(amount, 2),
+        })
+        .collect();
+    Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans, unpriced_device_ids: unpriced, sites })
+}
+
+/// The bills of the plans in force over `from`..`to` (part of a `month_days`-day month), and
+/// the devices none covers.
+async fn stretch_bills(
+    conn: &mut cartouche_schema::db::PooledConn,
+    tenant: uuid::Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+    month_days: i64,
+) -> Result<(Vec<PlanBill>, Vec<ID>), ApiError> {
+    let days = (to - from).num_days();
     let plans = PricePlan::in_force(conn, tenant, from).await.map_err(|e| ApiError::from_db("price plan", e))?;
     let rows = tenant_pages(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("page count", e))?;
     let mut by_plan: Vec<Vec<(&cartouche_schema::db::billing::MeterPages, DevicePages)>> =
@@ -280,7 +337,8 @@ async fn month_bill(
             included_color: plan.included_color,
             pooled: plan.pooled,
             minimum_charge: plan.minimum_charge,
-        };
+        }
+        .prorated(days, month_days);
         let pages: Vec<DevicePages> = devices.iter().map(|(_, p)| p.clone()).collect();
         let bill = billing::bill(&rules, &pages);
         let lines = devices
@@ -315,6 +373,9 @@ async fn month_bill(
             cost_per_page: (pages > 0).then(|| format_price(cost / pages)),
             margin: format_money(bill.total - cost, 2),
             plan: PricePlanNode(plan),
+            from,
+            to,
+            prorated: days < month_days,
             lines,
             pooled_mono: bill.pooled_mono,
             pooled_color: bill.pooled_color,
@@ -324,26 +385,7 @@ async fn month_bill(
             held_pages: bill.held,
         });
     }
-    let mut by_site: std::collections::BTreeMap<Option<String>, (i64, i64, i64, i64)> =
-        std::collections::BTreeMap::new();
-    for line in bills.iter().flat_map(|b| &b.lines) {
-        let entry = by_site.entry(line.site_id.as_ref().map(|s| s.to_string())).or_default();
-        entry.0 += line.mono_pages;
-        entry.1 += line.color_pages;
-        entry.2 += line.held_pages;
-        entry.3 += parse_money(&line.amount).unwrap_or(0);
-    }
-    let sites = by_site
-        .into_iter()
-        .map(|(site, (mono, color, held, amount))| SiteTotal {
-            site_id: site.map(ID),
-            mono_pages: mono,
-            color_pages: color,
-            held_pages: held,
-            amount: format_money(amount, 2),
-        })
-        .collect();
-    Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans: bills, unpriced_device_ids: unpriced, sites })
+    Ok((bills, unpriced))
 }
 
 #[derive(Default)]

@@ -128,6 +128,30 @@ impl PricePlan {
             .await
     }
 
+    /// The days within (from, to) on which one of a tenant's plans starts or ends.
+    pub async fn changes_within(
+        conn: &mut AsyncPgConnection,
+        tenant: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> QueryResult<Vec<NaiveDate>> {
+        #[derive(QueryableByName)]
+        struct Day {
+            #[diesel(sql_type = Date)]
+            day: NaiveDate,
+        }
+        let days: Vec<Day> = diesel::sql_query(
+            "SELECT DISTINCT d AS day FROM price_plans, LATERAL (VALUES (valid_from), (valid_to)) v(d) \
+             WHERE tenant_id = $1 AND d > $2 AND d < $3 ORDER BY 1",
+        )
+        .bind::<SqlUuid, _>(tenant)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .load(conn)
+        .await?;
+        Ok(days.into_iter().map(|d| d.day).collect())
+    }
+
     /// Plans of a tenant in force on `day`.
     pub async fn in_force(conn: &mut AsyncPgConnection, tenant: Uuid, day: NaiveDate) -> QueryResult<Vec<PricePlan>> {
         price_plans::table

@@ -261,6 +261,9 @@ fn month_bill_view() -> Html {
                         { for bill.plans.iter().map(|p| html! {
                             <div class="plan-bill" data-plan={p.plan.name.clone()}>
                                 <h3>{ &p.plan.name }</h3>
+                                if p.prorated {
+                                    <p class="hint prorated">{ format!("{} {} → {} ({})", app.t(Text::InForceFrom), p.from, p.to, app.t(Text::Prorated)) }</p>
+                                }
                                 <table class="list compact">
                                     <thead><tr>
                                         <th scope="col">{ app.t(Text::Serial) }</th>
