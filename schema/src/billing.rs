@@ -81,6 +81,8 @@ pub struct Plan {
     /// Included volumes shared by every device of the plan (else each device has its own).
     pub pooled: bool,
     pub minimum_charge: Micros,
+    /// What a large-format page counts for (2: an A3 page is two).
+    pub large_format_factor: i64,
 }
 
 impl Plan {
@@ -108,6 +110,9 @@ pub struct DevicePages {
     pub color: i64,
     /// Held for review: not billed.
     pub held: i64,
+    /// Of the pages, large-format ones (the `large_format` meter; counted again by the plan's
+    /// factor, at the mono price: the meter does not say their colour).
+    pub large: i64,
 }
 
 impl DevicePages {
@@ -127,7 +132,7 @@ impl DevicePages {
         });
         let color = color.unwrap_or(0);
         let mono = get("mono").unwrap_or_else(|| (get("total").unwrap_or(0) - color).max(0));
-        DevicePages { mono, color, held }
+        DevicePages { mono, color, held, large: get("large_format").unwrap_or(0) }
     }
 }
 
@@ -160,10 +165,11 @@ pub struct Bill {
 pub fn bill(plan: &Plan, devices: &[DevicePages]) -> Bill {
     let mut out = Bill::default();
     for pages in devices {
+        let mono = pages.mono + pages.large * (plan.large_format_factor - 1).max(0);
         let (charged_mono, charged_color) = if plan.pooled {
-            (pages.mono, pages.color)
+            (mono, pages.color)
         } else {
-            ((pages.mono - plan.included_mono).max(0), (pages.color - plan.included_color).max(0))
+            ((mono - plan.included_mono).max(0), (pages.color - plan.included_color).max(0))
         };
         let amount = charged_mono * plan.mono_price + charged_color * plan.color_price;
         out.held += pages.held;
@@ -172,7 +178,7 @@ pub fn bill(plan: &Plan, devices: &[DevicePages]) -> Bill {
     let gross: Micros = out.lines.iter().map(|l| l.amount).sum();
     let credit = if plan.pooled {
         let (mono, color): (i64, i64) =
-            out.lines.iter().fold((0, 0), |(m, c), l| (m + l.pages.mono, c + l.pages.color));
+            out.lines.iter().fold((0, 0), |(m, c), l| (m + l.charged_mono, c + l.charged_color));
         out.pooled_mono = mono.min(plan.included_mono);
         out.pooled_color = color.min(plan.included_color);
         out.pooled_mono * plan.mono_price + out.pooled_color * plan.color_price
@@ -198,6 +204,7 @@ mod tests {
             included_color: 301,
             pooled: true,
             minimum_charge: 30_000_000,
+            large_format_factor: 2,
         };
         // 10 days of 30: a third of the volumes and the minimum (100.33 colour pages round to 100).
         let part = plan.prorated(10, 30);
@@ -229,11 +236,11 @@ mod tests {
     fn meters_make_mono_and_colour_pages() {
         assert_eq!(
             DevicePages::from_meters([("total", 1000, 0), ("color", 300, 5)]),
-            DevicePages { mono: 700, color: 300, held: 5 }
+            DevicePages { mono: 700, color: 300, held: 5, large: 0 }
         );
         assert_eq!(
             DevicePages::from_meters([("total", 1000, 0), ("print_color", 200, 0), ("copy_color", 50, 0)]),
-            DevicePages { mono: 750, color: 250, held: 0 }
+            DevicePages { mono: 750, color: 250, held: 0, large: 0 }
         );
         assert_eq!(DevicePages::from_meters([("mono", 40, 0), ("total", 90, 0)]).mono, 40);
     }
@@ -247,8 +254,12 @@ mod tests {
             included_color: 100,
             pooled: true,
             minimum_charge: parse_money("5").unwrap(),
+            large_format_factor: 2,
         };
-        let devices = [DevicePages { mono: 800, color: 50, held: 0 }, DevicePages { mono: 700, color: 100, held: 9 }];
+        let devices = [
+            DevicePages { mono: 800, color: 50, held: 0, large: 0 },
+            DevicePages { mono: 700, color: 100, held: 9, large: 0 },
+        ];
         // Pooled: 1,500 mono less 1,000 included = 500 × 0.01 = 5.00; 150 colour less 100 = 50 × 0.08 = 4.00.
         let pooled = bill(&plan, &devices);
         assert_eq!(format_money(pooled.total, 2), "9.00");
@@ -257,5 +268,26 @@ mod tests {
         let per_device = bill(&Plan { pooled: false, ..plan.clone() }, &devices);
         assert_eq!((per_device.subtotal, format_money(per_device.minimum_top_up, 2)), (0, "5.00".to_owned()));
         assert_eq!(format_money(per_device.total, 2), "5.00");
+    }
+
+    #[test]
+    fn a_large_format_page_counts_as_two() {
+        let plan = Plan {
+            mono_price: parse_money("0.01").unwrap(),
+            color_price: parse_money("0.08").unwrap(),
+            included_mono: 100,
+            included_color: 0,
+            pooled: false,
+            minimum_charge: 0,
+            large_format_factor: 2,
+        };
+        let pages = DevicePages::from_meters([("total", 1000, 0), ("color", 200, 0), ("large_format", 50, 0)]);
+        assert_eq!(pages, DevicePages { mono: 800, color: 200, held: 0, large: 50 });
+        // By hand: 800 + 50 more for the large pages = 850 mono, 100 included: 750 × 0.01 +
+        // 200 × 0.08 = 23.50. Counted once (factor 1): 700 × 0.01 + 16.00 = 23.00.
+        let twice = bill(&plan, std::slice::from_ref(&pages));
+        assert_eq!((twice.lines[0].charged_mono, format_money(twice.total, 2)), (750, "23.50".to_owned()));
+        let once = bill(&Plan { large_format_factor: 1, ..plan }, &[pages]);
+        assert_eq!(format_money(once.total, 2), "23.00");
     }
 }

@@ -65,6 +65,10 @@ impl PricePlanNode {
     async fn valid_to(&self) -> Option<NaiveDate> {
         self.0.valid_to
     }
+    /// What a large-format page (the `large_format` meter: A3, ledger) counts for.
+    async fn large_format_factor(&self) -> i32 {
+        self.0.large_format_factor
+    }
 }
 
 #[derive(InputObject)]
@@ -91,6 +95,9 @@ pub struct PricePlanInput {
     pub valid_from: NaiveDate,
     /// Excluded; omitted: open-ended.
     pub valid_to: Option<NaiveDate>,
+    /// What a large-format page counts for, 1 to 4 (default 2: an A3 page is two).
+    #[graphql(default = 2)]
+    pub large_format_factor: i32,
 }
 
 /// One device's line of a bill.
@@ -107,6 +114,8 @@ pub struct BillLine {
     pub charged_color: i64,
     /// Held for review, not billed.
     pub held_pages: i64,
+    /// Of the pages, large-format ones (counted again by the plan's factor, at the mono price).
+    pub large_pages: i64,
     pub amount: String,
 }
 
@@ -337,6 +346,7 @@ async fn stretch_bills(
             included_color: plan.included_color,
             pooled: plan.pooled,
             minimum_charge: plan.minimum_charge,
+            large_format_factor: i64::from(plan.large_format_factor),
         }
         .prorated(days, month_days);
         let pages: Vec<DevicePages> = devices.iter().map(|(_, p)| p.clone()).collect();
@@ -354,6 +364,7 @@ async fn stretch_bills(
                 charged_mono: line.charged_mono,
                 charged_color: line.charged_color,
                 held_pages: line.pages.held,
+                large_pages: line.pages.large,
                 amount: format_money(line.amount, 2),
             })
             .collect();
@@ -420,6 +431,9 @@ impl BillingMutation {
             )
             .into());
         }
+        if !(1..=4).contains(&input.large_format_factor) {
+            return Err(ApiError::validation("largeFormatFactor", "a large-format page counts for 1 to 4 pages").into());
+        }
         for (field, value) in [("includedMono", input.included_mono), ("includedColor", input.included_color)] {
             if value < 0 {
                 return Err(ApiError::validation(field, "pages included are not negative").into());
@@ -472,6 +486,7 @@ impl BillingMutation {
             minimum_charge: money("minimumCharge", &input.minimum_charge)?,
             valid_from: input.valid_from,
             valid_to: input.valid_to,
+            large_format_factor: input.large_format_factor,
         };
         match PricePlan::create(&mut conn, &actor.scope, new).await {
             Ok(plan) => Ok(PricePlanNode(plan)),

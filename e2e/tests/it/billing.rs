@@ -282,19 +282,23 @@ async fn a_simulated_fleet_is_billed_through_a_wrap_a_reset_and_a_swap() {
 }
 
 /// A plan replaced on the 11th: each plan bills the days it was in force, with its included
-/// volume and minimum charge in proportion — checked by hand.
+/// volume and minimum charge in proportion; large-format pages count twice — checked by hand.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_plan_changed_mid_month_bills_each_part_of_the_month_under_its_own_terms() {
+async fn a_plan_changed_mid_month_bills_each_part_under_its_own_terms_and_a3_counts_twice() {
     let app = TestApp::start().await.unwrap();
     let (tenant, admin, key) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (agent_id, _) = cartouche_e2e::agent_socket::enrolled(&app, &key, "pc").await.unwrap();
     let mut conn = app.db.conn().await.unwrap();
     cartouche_e2e::synthetic::fleet(&mut conn, tenant.id, agent_id.parse().unwrap(), 1).await.unwrap();
-    // 1,000 pages from the 1st to the 10th, 3,000 from the 11th to the end of October (UTC).
+    // 1,000 pages from the 1st to the 10th, 3,000 from the 11th to the end of October (UTC),
+    // 200 of them large format (A3).
     diesel::sql_query(
         "INSERT INTO counter_readings (device_id, tenant_id, read_at, kind, value, agent_id, sequence) \
-         SELECT d.id, d.tenant_id, r.at::timestamptz, 'total', r.value, d.agent_id, 1 FROM devices d, \
-         (VALUES ('2026-10-01T00:00:00Z', 10000), ('2026-10-11T00:00:00Z', 11000), ('2026-11-01T00:00:00Z', 14000)) AS r(at, value)",
+         SELECT d.id, d.tenant_id, r.at::timestamptz, r.kind, r.value, d.agent_id, 1 FROM devices d, \
+         (VALUES ('2026-10-01T00:00:00Z', 'total', 10000), ('2026-10-11T00:00:00Z', 'total', 11000), \
+                 ('2026-11-01T00:00:00Z', 'total', 14000), ('2026-10-01T00:00:00Z', 'large_format', 500), \
+                 ('2026-10-11T00:00:00Z', 'large_format', 500), ('2026-11-01T00:00:00Z', 'large_format', 700)) \
+           AS r(at, kind, value)",
     )
     .execute(&mut conn)
     .await
@@ -314,26 +318,35 @@ async fn a_plan_changed_mid_month_bills_each_part_of_the_month_under_its_own_ter
     let bill = admin
         .data(
             "query { bill(month: \"2026-10\") { plans { plan { name } from to prorated pooledMono subtotal minimumTopUp total
-                lines { monoPages chargedMono amount } } } }",
+                lines { monoPages largePages chargedMono amount } } } }",
             json!({}),
             "bill",
         )
         .await
         .unwrap();
     // By hand. Old, 10 days of 31: 1,000 of its 3,100 pages included (all 1,000 printed) and
-    // 20.00 of its 62.00 minimum: 0.00 topped up to 20.00. New, 21 days: 2,100 included of
-    // the 3,000 printed, 900 × 0.02 = 18.00.
+    // 20.00 of its 62.00 minimum: 0.00 topped up to 20.00. New, 21 days: 3,000 printed, the
+    // 200 A3 pages counting twice: 3,200, of which 2,100 included; 1,100 × 0.02 = 22.00.
     assert_eq!(
         bill["plans"],
         json!([
             { "plan": { "name": "Old" }, "from": "2026-10-01", "to": "2026-10-11", "prorated": true, "pooledMono": 1000,
               "subtotal": "0.00", "minimumTopUp": "20.00", "total": "20.00",
-              "lines": [{ "monoPages": 1000, "chargedMono": 1000, "amount": "10.00" }] },
+              "lines": [{ "monoPages": 1000, "largePages": 0, "chargedMono": 1000, "amount": "10.00" }] },
             { "plan": { "name": "New" }, "from": "2026-10-11", "to": "2026-11-01", "prorated": true, "pooledMono": 2100,
-              "subtotal": "18.00", "minimumTopUp": "0.00", "total": "18.00",
-              "lines": [{ "monoPages": 3000, "chargedMono": 3000, "amount": "60.00" }] },
+              "subtotal": "22.00", "minimumTopUp": "0.00", "total": "22.00",
+              "lines": [{ "monoPages": 3000, "largePages": 200, "chargedMono": 3200, "amount": "64.00" }] },
         ])
     );
+    let refused = admin
+        .run(
+            PLAN,
+            json!({ "input": { "name": "Odd", "monoPrice": "0.01", "colorPrice": "0.05", "largeFormatFactor": 7,
+            "validFrom": "2030-01-01" } }),
+        )
+        .await
+        .unwrap();
+    assert_eq!((refused.error_code(), refused.error_field()), (Some("VALIDATION"), Some("largeFormatFactor")));
     // November is the new plan's alone, whole.
     let november = admin
         .data("query { bill(month: \"2026-11\") { plans { plan { name } prorated } } }", json!({}), "bill")

@@ -26,6 +26,7 @@ pub struct PricePlan {
     pub minimum_charge: i64,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
+    pub large_format_factor: i32,
 }
 
 #[derive(Insertable, Clone, Debug)]
@@ -44,6 +45,7 @@ pub struct NewPricePlan {
     pub minimum_charge: i64,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
+    pub large_format_factor: i32,
 }
 
 /// Why a plan was not created.

@@ -260,6 +260,7 @@ diesel::table! {
         valid_from -> Date,
         valid_to -> Nullable<Date>,
         created_at -> Timestamptz,
+        large_format_factor -> Int4,
     }
 }
 

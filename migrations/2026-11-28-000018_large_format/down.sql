@@ -1,0 +1,1 @@
+ALTER TABLE price_plans DROP COLUMN large_format_factor;
