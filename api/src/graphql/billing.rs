@@ -2,8 +2,9 @@
 //! never floats.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use cartouche_schema::billing::{self, DevicePages, Plan, format_money, format_price, parse_money};
-use cartouche_schema::db::billing::{CreateError, NewPricePlan, PricePlan, tenant_pages};
+use cartouche_schema::billing::{format_money, format_price, parse_money};
+use cartouche_schema::db::billing::{CreateError, NewPricePlan, PricePlan};
+use cartouche_schema::db::bills;
 use cartouche_schema::domain::{DisplayName, Role};
 use chrono::{Datelike, NaiveDate};
 
@@ -263,140 +264,58 @@ async fn month_bill(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<MonthBill, ApiError> {
-    // The month in stretches over which the same plans are in force.
-    let mut cuts =
-        PricePlan::changes_within(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("price plan", e))?;
-    cuts.extend([from, to]);
-    cuts.sort_unstable();
-    cuts.dedup();
-    let month_days = (to - from).num_days();
-    let mut plans = Vec::new();
-    let mut unpriced: Vec<ID> = Vec::new();
-    for stretch in cuts.windows(2) {
-        let (bills, left) = stretch_bills(conn, tenant, stretch[0], stretch[1], month_days).await?;
-        plans.extend(bills);
-        for id in left {
-            if !unpriced.contains(&id) {
-                unpriced.push(id);
-            }
-        }
-    }
-    let mut by_site: std::collections::BTreeMap<Option<String>, (i64, i64, i64, i64)> =
-        std::collections::BTreeMap::new();
-    for line in plans.iter().flat_map(|b| &b.lines) {
-        let entry = by_site.entry(line.site_id.as_ref().map(|s| s.to_string())).or_default();
-        entry.0 += line.mono_pages;
-        entry.1 += line.color_pages;
-        entry.2 += line.held_pages;
-        entry.3 += parse_money(&line.amount).unwrap_or(0);
-    }
-    let sites = by_site
+    let month = bills::month_bill(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("bill", e))?;
+    let sites = month
+        .sites()
         .into_iter()
-        .map(|(site, (mono, color, held, amount))| SiteTotal {
-            site_id: site.map(ID),
-            mono_pages: mono,
-            color_pages: color,
-            held_pages: held,
-            amount: format_money(amount, 2),
+        .map(|(site, share)| SiteTotal {
+            site_id: site.map(|s| ID(s.to_string())),
+            mono_pages: share.mono,
+            color_pages: share.color,
+            held_pages: share.held,
+            amount: format_money(share.amount, 2),
+        })
+        .collect();
+    let unpriced = month.unpriced.iter().map(|d| ID(d.to_string())).collect();
+    let plans = month
+        .plans
+        .into_iter()
+        .map(|p| PlanBill {
+            supply_cost: format_money(p.supply_cost, 2),
+            service_cost: format_money(p.service_cost, 2),
+            service_cost_estimated: p.service_estimated,
+            cost_per_page: p.cost_per_page().map(format_price),
+            margin: format_money(p.margin(), 2),
+            from: p.from,
+            to: p.to,
+            prorated: p.prorated,
+            lines: p
+                .lines
+                .iter()
+                .map(|l| BillLine {
+                    device_id: ID(l.device_id.to_string()),
+                    site_id: l.site_id.map(|s| ID(s.to_string())),
+                    serial: l.serial.clone(),
+                    model: l.model.clone(),
+                    mono_pages: l.line.pages.mono,
+                    color_pages: l.line.pages.color,
+                    charged_mono: l.line.charged_mono,
+                    charged_color: l.line.charged_color,
+                    held_pages: l.line.pages.held,
+                    large_pages: l.line.pages.large,
+                    amount: format_money(l.line.amount, 2),
+                })
+                .collect(),
+            pooled_mono: p.bill.pooled_mono,
+            pooled_color: p.bill.pooled_color,
+            subtotal: format_money(p.bill.subtotal, 2),
+            minimum_top_up: format_money(p.bill.minimum_top_up, 2),
+            total: format_money(p.bill.total, 2),
+            held_pages: p.bill.held,
+            plan: PricePlanNode(p.plan),
         })
         .collect();
     Ok(MonthBill { month: from.format("%Y-%m").to_string(), plans, unpriced_device_ids: unpriced, sites })
-}
-
-/// The bills of the plans in force over `from`..`to` (part of a `month_days`-day month), and
-/// the devices none covers.
-async fn stretch_bills(
-    conn: &mut cartouche_schema::db::PooledConn,
-    tenant: uuid::Uuid,
-    from: NaiveDate,
-    to: NaiveDate,
-    month_days: i64,
-) -> Result<(Vec<PlanBill>, Vec<ID>), ApiError> {
-    let days = (to - from).num_days();
-    let plans = PricePlan::in_force(conn, tenant, from).await.map_err(|e| ApiError::from_db("price plan", e))?;
-    let rows = tenant_pages(conn, tenant, from, to).await.map_err(|e| ApiError::from_db("page count", e))?;
-    let mut by_plan: Vec<Vec<(&cartouche_schema::db::billing::MeterPages, DevicePages)>> =
-        vec![Vec::new(); plans.len()];
-    let mut unpriced = Vec::new();
-    for device in rows.chunk_by(|a, b| a.device_id == b.device_id) {
-        let first = &device[0];
-        let pages = DevicePages::from_meters(device.iter().filter_map(|m| Some((m.kind.as_deref()?, m.pages, m.held))));
-        let best = plans
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.covers(first.device_id, first.site_id).map(|rank| (rank, i)))
-            .max();
-        match best {
-            Some((_, i)) => by_plan[i].push((first, pages)),
-            None => unpriced.push(ID(first.device_id.to_string())),
-        }
-    }
-    let costs = cartouche_schema::db::shipments::supply_costs(conn, tenant, from, to)
-        .await
-        .map_err(|e| ApiError::from_db("shipment", e))?;
-    let services = cartouche_schema::db::work_orders::service_costs(conn, tenant, from, to)
-        .await
-        .map_err(|e| ApiError::from_db("work order", e))?;
-    let mut bills = Vec::new();
-    for (plan, devices) in plans.into_iter().zip(by_plan) {
-        let rules = Plan {
-            mono_price: plan.mono_price,
-            color_price: plan.color_price,
-            included_mono: plan.included_mono,
-            included_color: plan.included_color,
-            pooled: plan.pooled,
-            minimum_charge: plan.minimum_charge,
-            large_format_factor: i64::from(plan.large_format_factor),
-        }
-        .prorated(days, month_days);
-        let pages: Vec<DevicePages> = devices.iter().map(|(_, p)| p.clone()).collect();
-        let bill = billing::bill(&rules, &pages);
-        let lines = devices
-            .iter()
-            .zip(&bill.lines)
-            .map(|((device, _), line)| BillLine {
-                device_id: ID(device.device_id.to_string()),
-                site_id: device.site_id.map(|s| ID(s.to_string())),
-                serial: device.serial.clone(),
-                model: device.model.clone(),
-                mono_pages: line.pages.mono,
-                color_pages: line.pages.color,
-                charged_mono: line.charged_mono,
-                charged_color: line.charged_color,
-                held_pages: line.pages.held,
-                large_pages: line.pages.large,
-                amount: format_money(line.amount, 2),
-            })
-            .collect();
-        let supply_cost: i64 = devices
-            .iter()
-            .filter_map(|(device, _)| costs.iter().find(|(d, _)| *d == device.device_id).map(|(_, c)| *c))
-            .sum();
-        let service: Vec<&(uuid::Uuid, i64, bool)> =
-            devices.iter().filter_map(|(device, _)| services.iter().find(|(d, _, _)| *d == device.device_id)).collect();
-        let service_cost: i64 = service.iter().map(|(_, c, _)| *c).sum();
-        let cost = supply_cost + service_cost;
-        let pages: i64 = bill.lines.iter().map(|l| l.pages.mono + l.pages.color).sum();
-        bills.push(PlanBill {
-            supply_cost: format_money(supply_cost, 2),
-            service_cost: format_money(service_cost, 2),
-            service_cost_estimated: service.iter().any(|(_, _, estimated)| *estimated),
-            cost_per_page: (pages > 0).then(|| format_price(cost / pages)),
-            margin: format_money(bill.total - cost, 2),
-            plan: PricePlanNode(plan),
-            from,
-            to,
-            prorated: days < month_days,
-            lines,
-            pooled_mono: bill.pooled_mono,
-            pooled_color: bill.pooled_color,
-            subtotal: format_money(bill.subtotal, 2),
-            minimum_top_up: format_money(bill.minimum_top_up, 2),
-            total: format_money(bill.total, 2),
-            held_pages: bill.held,
-        });
-    }
-    Ok((bills, unpriced))
 }
 
 #[derive(Default)]

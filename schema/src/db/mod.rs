@@ -10,6 +10,7 @@ pub mod agent_config;
 pub mod agents;
 pub mod api_tokens;
 pub mod billing;
+pub mod bills;
 pub mod devices;
 pub mod fleet;
 pub mod forecasts;
