@@ -98,3 +98,44 @@ pub async fn meter_reads(
     )
         .into_response()
 }
+
+/// A finished report's file (`GET /reports/{id}/file`, the same bearer token as GraphQL): 404
+/// for a report that is not yours or not made yet.
+pub async fn report_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let actor = match auth::authenticate(&state, crate::routes::bearer(&headers)).await {
+        Authentication::Authenticated(actor) => actor,
+        Authentication::Anonymous => {
+            return refuse(StatusCode::UNAUTHORIZED, "sign in first (Authorization: Bearer …)");
+        }
+        Authentication::Refused(why) => return refuse(StatusCode::UNAUTHORIZED, why),
+    };
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return refuse(StatusCode::BAD_REQUEST, "id: not a report id");
+    };
+    let mut conn = match state.pool.get().await {
+        Ok(conn) => conn,
+        Err(err) => {
+            tracing::error!(error = %err, "report download: no database connection");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "the database is not reachable; try again");
+        }
+    };
+    match cartouche_schema::db::reports::Report::file(&mut conn, &actor.scope, id).await {
+        Ok((name, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(diesel::result::Error::NotFound) => refuse(StatusCode::NOT_FOUND, "no such report, or not made yet"),
+        Err(err) => {
+            tracing::error!(error = %err, "report download failed");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "the report could not be read")
+        }
+    }
+}

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/enroll", axum::routing::post(crate::gateway::enroll))
         .route("/agent/ws", get(crate::gateway::link))
         .route("/export/meter-reads.csv", get(crate::export::meter_reads))
+        .route("/reports/{id}/file", get(crate::export::report_file))
         .with_state(ctx.state.clone());
     let router = router.merge(agents);
     let router = match web_dir {

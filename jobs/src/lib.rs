@@ -3,6 +3,7 @@
 pub mod accounting;
 pub mod maintenance;
 pub mod repairs;
+pub mod reports;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,11 +26,13 @@ pub struct JobsConfig {
     pub accounting_schedule: String,
     /// When to triage new alerts and follow cleared faults (cron with seconds).
     pub repairs_schedule: String,
+    /// When to make the queued reports (cron with seconds).
+    pub reports_schedule: String,
 }
 
 impl JobsConfig {
     /// From `DATABASE_URL`, `CARTOUCHE_WORKER_NAME` (default: host name and process id),
-    /// `CARTOUCHE_PURGE_SCHEDULE`, `CARTOUCHE_ACCOUNTING_SCHEDULE` and `CARTOUCHE_REPAIRS_SCHEDULE`.
+    /// `CARTOUCHE_PURGE_SCHEDULE`, `CARTOUCHE_ACCOUNTING_SCHEDULE`, `CARTOUCHE_REPAIRS_SCHEDULE` and `CARTOUCHE_REPORTS_SCHEDULE`.
     pub fn from_env() -> anyhow::Result<JobsConfig> {
         let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
         let worker_name = std::env::var("CARTOUCHE_WORKER_NAME").unwrap_or_else(|_| default_worker_name());
@@ -39,7 +42,10 @@ impl JobsConfig {
             std::env::var("CARTOUCHE_ACCOUNTING_SCHEDULE").unwrap_or_else(|_| accounting::DEFAULT_SCHEDULE.to_owned());
         let repairs_schedule =
             std::env::var("CARTOUCHE_REPAIRS_SCHEDULE").unwrap_or_else(|_| repairs::DEFAULT_SCHEDULE.to_owned());
+        let reports_schedule =
+            std::env::var("CARTOUCHE_REPORTS_SCHEDULE").unwrap_or_else(|_| reports::DEFAULT_SCHEDULE.to_owned());
         for (name, value) in [
+            ("CARTOUCHE_REPORTS_SCHEDULE", &reports_schedule),
             ("CARTOUCHE_PURGE_SCHEDULE", &purge_schedule),
             ("CARTOUCHE_ACCOUNTING_SCHEDULE", &accounting_schedule),
             ("CARTOUCHE_REPAIRS_SCHEDULE", &repairs_schedule),
@@ -48,7 +54,14 @@ impl JobsConfig {
                 format!("{name}={value:?} is not a cron expression (sec min hour day month weekday)")
             })?;
         }
-        Ok(JobsConfig { database_url, worker_name, purge_schedule, accounting_schedule, repairs_schedule })
+        Ok(JobsConfig {
+            database_url,
+            worker_name,
+            purge_schedule,
+            accounting_schedule,
+            repairs_schedule,
+            reports_schedule,
+        })
     }
 }
 
@@ -106,6 +119,14 @@ pub async fn run(
     let repairs_target = repairs_queue.clone();
     let repairs_pool = db_pool.clone();
 
+    let reports_schedule = cron::Schedule::from_str(&config.reports_schedule).context("reports schedule")?;
+    let reports_queue: PostgresStorage<reports::MakeReports> = storage(&queue_pool, reports::QUEUE).await;
+    let (reports_cron_name, reports_name) =
+        (format!("{}-reports-cron", config.worker_name), format!("{}-reports", config.worker_name));
+    let reports_target = reports_queue.clone();
+    let reports_pool = db_pool.clone();
+    let reports_catalogue = catalogue.clone();
+
     let purge_queue: PostgresStorage<maintenance::PurgeEndedCredentials> =
         storage(&queue_pool, maintenance::PURGE_QUEUE).await;
     let name = config.worker_name.clone();
@@ -150,6 +171,19 @@ pub async fn run(
                 .data(repairs_pool.clone())
                 .data(catalogue.clone())
                 .build(repairs::follow_faults)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(reports_cron_name.clone())
+                .backend(CronScheduler::new(reports_schedule.clone()))
+                .data(reports_target.clone())
+                .build(reports::enqueue)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(reports_name.clone())
+                .backend(reports_queue.clone().with_pubsub())
+                .data(reports_pool.clone())
+                .data(reports_catalogue.clone())
+                .build(reports::make_reports)
         })
         .shutdown_timeout(Duration::from_secs(30))
         .run_with_signal(shutdown)

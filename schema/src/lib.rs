@@ -10,6 +10,7 @@ pub mod ipp;
 pub mod maintenance;
 pub mod profiles;
 pub mod ranges;
+pub mod reports;
 pub mod schedule;
 pub mod wire;
 

@@ -409,6 +409,7 @@ texts! {
     LabourMinutes => ("Minutes of work", "Minutes de travail"),
     PartsUsed => ("Parts used (cost)", "Pièces utilisées (coût)"),
     ServiceCost => ("Repairs closed (cost)", "Réparations clôturées (coût)"),
+    LargeFormatCounts => ("A large-format page counts as (pages)", "Une page grand format compte pour (pages)"),
     InForceFrom => ("In force", "En vigueur"),
     Prorated => ("included volumes and minimum in proportion of the days", "volumes inclus et minimum au prorata des jours"),
     PartlyEstimated => ("partly estimated", "en partie estimé"),

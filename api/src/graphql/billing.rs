@@ -96,9 +96,8 @@ pub struct PricePlanInput {
     pub valid_from: NaiveDate,
     /// Excluded; omitted: open-ended.
     pub valid_to: Option<NaiveDate>,
-    /// What a large-format page counts for, 1 to 4 (default 2: an A3 page is two).
-    #[graphql(default = 2)]
-    pub large_format_factor: i32,
+    /// What a large-format page counts for, 1 to 4 (omitted or null: 2, an A3 page is two).
+    pub large_format_factor: Option<i32>,
 }
 
 /// One device's line of a bill.
@@ -350,7 +349,8 @@ impl BillingMutation {
             )
             .into());
         }
-        if !(1..=4).contains(&input.large_format_factor) {
+        let large_format_factor = input.large_format_factor.unwrap_or(2);
+        if !(1..=4).contains(&large_format_factor) {
             return Err(ApiError::validation("largeFormatFactor", "a large-format page counts for 1 to 4 pages").into());
         }
         for (field, value) in [("includedMono", input.included_mono), ("includedColor", input.included_color)] {
@@ -405,7 +405,7 @@ impl BillingMutation {
             minimum_charge: money("minimumCharge", &input.minimum_charge)?,
             valid_from: input.valid_from,
             valid_to: input.valid_to,
-            large_format_factor: input.large_format_factor,
+            large_format_factor,
         };
         match PricePlan::create(&mut conn, &actor.scope, new).await {
             Ok(plan) => Ok(PricePlanNode(plan)),

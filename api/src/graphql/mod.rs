@@ -14,6 +14,7 @@ mod devices;
 mod forecasts;
 mod jobs;
 mod loaders;
+mod reports;
 mod session;
 mod shipments;
 mod sites;
@@ -48,6 +49,7 @@ pub struct Query(
     forecasts::ForecastQuery,
     jobs::JobQuery,
     work_orders::WorkOrderQuery,
+    reports::ReportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -63,6 +65,7 @@ pub struct Mutation(
     billing::BillingMutation,
     shipments::ShipmentMutation,
     work_orders::WorkOrderMutation,
+    reports::ReportMutation,
 );
 
 #[derive(MergedSubscription, Default)]

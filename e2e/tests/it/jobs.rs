@@ -90,6 +90,7 @@ async fn the_cron_schedule_enqueues_the_purge_and_a_worker_runs_it() -> anyhow::
         purge_schedule: "* * * * * *".into(),
         accounting_schedule: "* * * * * *".into(),
         repairs_schedule: "* * * * * *".into(),
+        reports_schedule: "* * * * * *".into(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let workers = tokio::spawn(cartouche_jobs::run(config, async {

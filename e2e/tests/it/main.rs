@@ -18,6 +18,7 @@ mod local;
 mod migrations;
 mod outage;
 mod pagination;
+mod reports;
 mod response_cache;
 mod roles;
 mod shipments;

@@ -126,9 +126,13 @@ async fn every_mutation_checks_the_callers_role() {
             }
         }
     };
-    forbidden(call_all(&viewer, &fields, &types).await, &[]);
+    // Anyone who sees a customer may ask for its report; technicians work on work orders.
+    forbidden(call_all(&viewer, &fields, &types).await, &["requestReport"]);
     let tech = app.signed_in("tech@acme.test", password).await.unwrap();
-    forbidden(call_all(&tech, &fields, &types).await, &["runCycle"]);
+    forbidden(
+        call_all(&tech, &fields, &types).await,
+        &["runCycle", "openWorkOrder", "updateWorkOrder", "requestReport"],
+    );
     let manager = app.signed_in("manager@acme.test", password).await.unwrap();
     let managers: Vec<&str> = fields
         .iter()

@@ -15,6 +15,7 @@ pub mod devices;
 pub mod fleet;
 pub mod forecasts;
 pub mod page;
+pub mod reports;
 pub mod schema;
 pub mod scope;
 pub mod sessions;

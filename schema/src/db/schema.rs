@@ -289,6 +289,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_schedules (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        format -> Text,
+        cadence -> Text,
+        next_run_on -> Date,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        site_id -> Nullable<Uuid>,
+        requested_by -> Nullable<Uuid>,
+        schedule_id -> Nullable<Uuid>,
+        format -> Text,
+        period_from -> Date,
+        period_to -> Date,
+        status -> Text,
+        progress -> Int4,
+        stage -> Nullable<Text>,
+        attempts -> Int4,
+        error -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        content_type -> Nullable<Text>,
+        content -> Nullable<Bytea>,
+        size -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -536,6 +574,13 @@ diesel::joinable!(raw_batches -> agents (agent_id));
 diesel::joinable!(raw_batches -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(refresh_tokens -> tenants (tenant_id));
+diesel::joinable!(report_schedules -> sites (site_id));
+diesel::joinable!(report_schedules -> tenants (tenant_id));
+diesel::joinable!(report_schedules -> users (created_by));
+diesel::joinable!(reports -> report_schedules (schedule_id));
+diesel::joinable!(reports -> sites (site_id));
+diesel::joinable!(reports -> tenants (tenant_id));
+diesel::joinable!(reports -> users (requested_by));
 diesel::joinable!(sessions -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(shipments -> sites (site_id));
@@ -579,6 +624,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     price_plans,
     raw_batches,
     refresh_tokens,
+    report_schedules,
+    reports,
     sessions,
     shipments,
     shipped_supplies,

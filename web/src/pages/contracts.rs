@@ -129,6 +129,7 @@ fn new_plan(props: &NewPlanProps) -> Html {
         use_state(|| "0".to_owned()),    // minimumCharge
         use_state(String::new),          // validFrom
         use_state(String::new),          // validTo
+        use_state(|| "2".to_owned()),    // largeFormatFactor
     ];
     let pooled = use_state(|| true);
     let error = use_state(|| None::<ApiError>);
@@ -149,10 +150,11 @@ fn new_plan(props: &NewPlanProps) -> Html {
                     field: Some(field.into()),
                 })
             };
-            let (mono, color) = match (count(4, "includedMono"), count(5, "includedColor")) {
-                (Ok(m), Ok(c)) => (m, c),
-                (Err(err), _) | (_, Err(err)) => return error.set(Some(err)),
-            };
+            let (mono, color, large) =
+                match (count(4, "includedMono"), count(5, "includedColor"), count(9, "largeFormatFactor")) {
+                    (Ok(m), Ok(c), Ok(l)) => (m, c, l),
+                    (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => return error.set(Some(err)),
+                };
             let input = json!({
                 "name": value(0),
                 "siteId": Some(value(1)).filter(|s| !s.is_empty()),
@@ -162,6 +164,7 @@ fn new_plan(props: &NewPlanProps) -> Html {
                 "validFrom": value(7),
                 "validTo": Some(value(8)).filter(|s| !s.is_empty()),
                 "currency": "EUR",
+                "largeFormatFactor": large,
             });
             let (api, error, on_created, fields) = (api.clone(), error.clone(), on_created.clone(), fields.clone());
             wasm_bindgen_futures::spawn_local(async move {
@@ -196,7 +199,7 @@ fn new_plan(props: &NewPlanProps) -> Html {
     html! {
         <form class="create plan-form" {onsubmit} aria-label={app.t(Text::NewPlan)}>
             <h2>{ app.t(Text::NewPlan) }</h2>
-            <FormError error={err.clone()} fields={vec!["name", "monoPrice", "colorPrice", "includedMono", "includedColor", "minimumCharge", "validFrom", "validTo"]} />
+            <FormError error={err.clone()} fields={vec!["name", "monoPrice", "colorPrice", "includedMono", "includedColor", "minimumCharge", "validFrom", "validTo", "largeFormatFactor"]} />
             <div class="row">
                 <Field name="name" label={app.t(Text::Name)} value={(*fields[0]).clone()} required=true error={err.clone()} oninput={set(0)} />
                 <div class="field">
@@ -218,6 +221,7 @@ fn new_plan(props: &NewPlanProps) -> Html {
                 <Field name="minimumCharge" label={app.t(Text::MinimumCharge)} value={(*fields[6]).clone()} error={err.clone()} oninput={set(6)} />
                 <Field name="validFrom" label={app.t(Text::ValidFrom)} value={(*fields[7]).clone()} kind="date" required=true error={err.clone()} oninput={set(7)} />
                 <Field name="validTo" label={app.t(Text::ValidTo)} value={(*fields[8]).clone()} kind="date" error={err.clone()} oninput={set(8)} />
+                <Field name="largeFormatFactor" label={app.t(Text::LargeFormatCounts)} value={(*fields[9]).clone()} kind="number" error={err.clone()} oninput={set(9)} />
             </div>
             <button type="submit" class="primary">{ app.t(Text::Create) }</button>
         </form>

@@ -1,0 +1,661 @@
+//! Reports: requests, schedules, the worker's claim / progress / result, and what a report
+//! says — pages, costs, supplies, faults and repairs of a customer (or one of its sites) over
+//! a period — read from the same tables and bills the console shows.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::billing::Micros;
+use crate::db::schema::{report_schedules, reports, sites, tenants};
+use crate::db::scope::Scope;
+use crate::profiles::catalogue::FaultCatalogue;
+use crate::reports::{Cell, Chart, Column, ColumnKind, Document, Section};
+
+/// A report without its file.
+#[derive(Queryable, Selectable, Clone, Debug, PartialEq)]
+#[diesel(table_name = reports)]
+pub struct Report {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub requested_by: Option<Uuid>,
+    pub schedule_id: Option<Uuid>,
+    pub format: String,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub status: String,
+    pub progress: i32,
+    pub stage: Option<String>,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub size: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Insertable, Clone, Debug)]
+#[diesel(table_name = reports)]
+pub struct NewReport {
+    pub tenant_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub requested_by: Option<Uuid>,
+    pub schedule_id: Option<Uuid>,
+    pub format: String,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+}
+
+/// Attempts before a report that keeps failing is left failed.
+pub const MAX_ATTEMPTS: i32 = 3;
+/// A running report whose worker went silent this long is taken again.
+const STALE_MINUTES: i32 = 10;
+
+impl Report {
+    pub async fn request(conn: &mut AsyncPgConnection, scope: &Scope, new: NewReport) -> QueryResult<Report> {
+        scope.require(new.tenant_id)?;
+        diesel::insert_into(reports::table).values(&new).returning(Report::as_returning()).get_result(conn).await
+    }
+
+    /// Visible reports, newest first.
+    pub async fn list(conn: &mut AsyncPgConnection, scope: &Scope, limit: i64) -> QueryResult<Vec<Report>> {
+        reports::table
+            .filter(reports::tenant_id.eq_any(scope.tenant_ids()))
+            .select(Report::as_select())
+            .order_by((reports::created_at.desc(), reports::id))
+            .limit(limit)
+            .load(conn)
+            .await
+    }
+
+    pub async fn find(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<Report> {
+        reports::table
+            .find(id)
+            .filter(reports::tenant_id.eq_any(scope.tenant_ids()))
+            .select(Report::as_select())
+            .get_result(conn)
+            .await
+    }
+
+    /// A finished report's file: (name, content type, bytes); NotFound until it is done.
+    pub async fn file(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<(String, String, Vec<u8>)> {
+        let (name, kind, content): (Option<String>, Option<String>, Option<Vec<u8>>) = reports::table
+            .find(id)
+            .filter(reports::tenant_id.eq_any(scope.tenant_ids()))
+            .select((reports::file_name, reports::content_type, reports::content))
+            .get_result(conn)
+            .await?;
+        match (name, kind, content) {
+            (Some(name), Some(kind), Some(content)) => Ok((name, kind, content)),
+            _ => Err(diesel::result::Error::NotFound),
+        }
+    }
+
+    /// Takes the oldest queued report (or one whose worker went silent) for this worker.
+    pub async fn claim(conn: &mut AsyncPgConnection) -> QueryResult<Option<Report>> {
+        diesel::sql_query(format!(
+            "UPDATE reports SET status = 'running', started_at = now(), attempts = attempts + 1, progress = 0, \
+               stage = NULL, error = NULL \
+             WHERE id = (SELECT id FROM reports WHERE status = 'queued' \
+                           OR (status = 'running' AND started_at < now() - interval '{STALE_MINUTES} minutes') \
+                         ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, tenant_id, site_id, requested_by, schedule_id, format, period_from, period_to, status, \
+               progress, stage, attempts, error, file_name, content_type, size, created_at, started_at, finished_at"
+        ))
+        .get_result::<ReportByName>(conn)
+        .await
+        .optional()
+        .map(|r| r.map(Into::into))
+    }
+
+    /// Where the worker is (visible at once: outside any transaction).
+    pub async fn set_progress(conn: &mut AsyncPgConnection, id: Uuid, progress: i32, stage: &str) -> QueryResult<()> {
+        diesel::update(reports::table.find(id))
+            .set((
+                reports::progress.eq(progress.clamp(0, 100)),
+                reports::stage.eq(stage),
+                reports::started_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    pub async fn finish(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        file_name: &str,
+        content_type: &str,
+        content: &[u8],
+    ) -> QueryResult<()> {
+        diesel::update(reports::table.find(id))
+            .set((
+                reports::status.eq("done"),
+                reports::progress.eq(100),
+                reports::stage.eq(None::<String>),
+                reports::file_name.eq(file_name),
+                reports::content_type.eq(content_type),
+                reports::content.eq(content),
+                reports::size.eq(i64::try_from(content.len()).unwrap_or(i64::MAX)),
+                reports::finished_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    /// Records a failure: queued again while attempts remain, else failed for good.
+    pub async fn fail(conn: &mut AsyncPgConnection, id: Uuid, error: &str) -> QueryResult<()> {
+        diesel::sql_query(
+            "UPDATE reports SET status = CASE WHEN attempts >= $2 THEN 'failed' ELSE 'queued' END, error = $3, \
+               finished_at = CASE WHEN attempts >= $2 THEN now() END WHERE id = $1",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)
+        .bind::<Text, _>(error)
+        .execute(conn)
+        .await
+        .map(drop)
+    }
+}
+
+#[derive(QueryableByName)]
+#[diesel(table_name = reports)]
+struct ReportByName {
+    id: Uuid,
+    tenant_id: Uuid,
+    site_id: Option<Uuid>,
+    requested_by: Option<Uuid>,
+    schedule_id: Option<Uuid>,
+    format: String,
+    period_from: NaiveDate,
+    period_to: NaiveDate,
+    status: String,
+    progress: i32,
+    stage: Option<String>,
+    attempts: i32,
+    error: Option<String>,
+    file_name: Option<String>,
+    content_type: Option<String>,
+    size: Option<i64>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReportByName> for Report {
+    fn from(r: ReportByName) -> Report {
+        Report {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            site_id: r.site_id,
+            requested_by: r.requested_by,
+            schedule_id: r.schedule_id,
+            format: r.format,
+            period_from: r.period_from,
+            period_to: r.period_to,
+            status: r.status,
+            progress: r.progress,
+            stage: r.stage,
+            attempts: r.attempts,
+            error: r.error,
+            file_name: r.file_name,
+            content_type: r.content_type,
+            size: r.size,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Clone, Debug, PartialEq)]
+#[diesel(table_name = report_schedules)]
+pub struct ReportSchedule {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub format: String,
+    pub cadence: String,
+    pub next_run_on: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Insertable, Clone, Debug)]
+#[diesel(table_name = report_schedules)]
+pub struct NewReportSchedule {
+    pub tenant_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub format: String,
+    pub cadence: String,
+    pub next_run_on: NaiveDate,
+}
+
+/// The period a schedule's report made on `day` covers, and the day the next one is made.
+pub fn scheduled_period(cadence: &str, day: NaiveDate) -> ((NaiveDate, NaiveDate), NaiveDate) {
+    if cadence == "weekly" {
+        let monday = day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()));
+        ((monday - chrono::Duration::days(7), monday), monday + chrono::Duration::days(7))
+    } else {
+        let first = day.with_day(1).unwrap_or(day);
+        let previous = first.checked_sub_months(chrono::Months::new(1)).unwrap_or(first);
+        ((previous, first), first.checked_add_months(chrono::Months::new(1)).unwrap_or(first))
+    }
+}
+
+impl ReportSchedule {
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        scope: &Scope,
+        new: NewReportSchedule,
+    ) -> QueryResult<ReportSchedule> {
+        scope.require(new.tenant_id)?;
+        diesel::insert_into(report_schedules::table)
+            .values(&new)
+            .returning(ReportSchedule::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn list(conn: &mut AsyncPgConnection, scope: &Scope) -> QueryResult<Vec<ReportSchedule>> {
+        report_schedules::table
+            .filter(report_schedules::tenant_id.eq_any(scope.tenant_ids()))
+            .select(ReportSchedule::as_select())
+            .order_by(report_schedules::created_at)
+            .load(conn)
+            .await
+    }
+
+    pub async fn delete(conn: &mut AsyncPgConnection, scope: &Scope, id: Uuid) -> QueryResult<ReportSchedule> {
+        diesel::delete(report_schedules::table.find(id).filter(report_schedules::tenant_id.eq_any(scope.tenant_ids())))
+            .returning(ReportSchedule::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Queues the report of every schedule due on or before `today` and moves it to its next
+    /// day, in one transaction (a schedule is taken by one worker: locked and skipped).
+    pub async fn queue_due(conn: &mut AsyncPgConnection, today: NaiveDate) -> QueryResult<usize> {
+        conn.transaction(async |conn| {
+            let due: Vec<ReportSchedule> = report_schedules::table
+                .filter(report_schedules::next_run_on.le(today))
+                .select(ReportSchedule::as_select())
+                .for_update()
+                .skip_locked()
+                .load(conn)
+                .await?;
+            for schedule in &due {
+                let ((from, to), next) = scheduled_period(&schedule.cadence, today);
+                diesel::insert_into(reports::table)
+                    .values(NewReport {
+                        tenant_id: schedule.tenant_id,
+                        site_id: schedule.site_id,
+                        requested_by: schedule.created_by,
+                        schedule_id: Some(schedule.id),
+                        format: schedule.format.clone(),
+                        period_from: from,
+                        period_to: to,
+                    })
+                    .execute(conn)
+                    .await?;
+                diesel::update(report_schedules::table.find(schedule.id))
+                    .set(report_schedules::next_run_on.eq(next))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(due.len())
+        })
+        .await
+    }
+}
+
+/// What a report says, gathered section by section (its progress written as it goes).
+pub async fn gather(
+    conn: &mut AsyncPgConnection,
+    report: &Report,
+    catalogue: &FaultCatalogue,
+) -> QueryResult<Document> {
+    let tenant_name: String = tenants::table.find(report.tenant_id).select(tenants::name).get_result(conn).await?;
+    let site_names: Vec<(Uuid, String)> =
+        sites::table.filter(sites::tenant_id.eq(report.tenant_id)).select((sites::id, sites::name)).load(conn).await?;
+    let site_name = |id: Option<Uuid>| -> String {
+        id.and_then(|id| site_names.iter().find(|(s, _)| *s == id).map(|(_, n)| n.clone())).unwrap_or_default()
+    };
+    let (from, to) = (report.period_from, report.period_to);
+    let in_site = |site: Option<Uuid>| report.site_id.is_none_or(|wanted| site == Some(wanted));
+    let subtitle = format!(
+        "{tenant_name}{} · {from} to {}",
+        report.site_id.map(|s| format!(" · {}", site_name(Some(s)))).unwrap_or_default(),
+        to.pred_opt().unwrap_or(to)
+    );
+    let mut sections = Vec::new();
+
+    // Pages, per device and per site.
+    Report::set_progress(conn, report.id, 5, "pages").await?;
+    let meters = crate::db::billing::tenant_pages(conn, report.tenant_id, from, to).await?;
+    let mut devices = Vec::new();
+    let mut per_site: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+    for device in meters.chunk_by(|a, b| a.device_id == b.device_id) {
+        let first = &device[0];
+        if !in_site(first.site_id) {
+            continue;
+        }
+        let pages = crate::billing::DevicePages::from_meters(
+            device.iter().filter_map(|m| Some((m.kind.as_deref()?, m.pages, m.held))),
+        );
+        let site = per_site.entry(site_name(first.site_id)).or_default();
+        site.0 += pages.mono;
+        site.1 += pages.color;
+        devices.push(vec![
+            Cell::Text(site_name(first.site_id)),
+            Cell::from(first.model.clone()),
+            Cell::from(first.serial.clone()),
+            Cell::Integer(pages.mono),
+            Cell::Integer(pages.color),
+            Cell::Integer(pages.large),
+            Cell::Integer(pages.held),
+        ]);
+    }
+    sections.push(Section {
+        title: "Pages per site".into(),
+        columns: vec![
+            Column::new("Site", ColumnKind::Text),
+            Column::new("Mono", ColumnKind::Integer),
+            Column::new("Colour", ColumnKind::Integer),
+            Column::new("Total", ColumnKind::Integer),
+        ],
+        rows: per_site
+            .into_iter()
+            .map(|(site, (mono, color))| {
+                vec![Cell::Text(site), Cell::Integer(mono), Cell::Integer(color), Cell::Integer(mono + color)]
+            })
+            .collect(),
+        chart: Some(Chart { title: "Pages per site".into(), label_column: 0, value_column: 3 }),
+        note: None,
+    });
+    sections.push(Section {
+        title: "Pages per device".into(),
+        columns: vec![
+            Column::new("Site", ColumnKind::Text),
+            Column::new("Model", ColumnKind::Text),
+            Column::new("Serial", ColumnKind::Text),
+            Column::new("Mono", ColumnKind::Integer),
+            Column::new("Colour", ColumnKind::Integer),
+            Column::new("Large format", ColumnKind::Integer),
+            Column::new("Held for review", ColumnKind::Integer),
+        ],
+        rows: devices,
+        chart: None,
+        note: Some("Held pages are under review and not billed.".into()),
+    });
+
+    // Costs, month by month (whole months overlapping the period).
+    let mut months = Vec::new();
+    let mut month = from.with_day(1).unwrap_or(from);
+    while month < to {
+        let next = month.checked_add_months(chrono::Months::new(1)).unwrap_or(to);
+        months.push((month, next));
+        month = next;
+    }
+    let mut cost_rows = Vec::new();
+    for (i, (start, end)) in months.iter().enumerate() {
+        let progress = 20 + i32::try_from(i * 40 / months.len().max(1)).unwrap_or(0);
+        Report::set_progress(conn, report.id, progress, "costs").await?;
+        let bill = crate::db::bills::month_bill(conn, report.tenant_id, *start, *end).await?;
+        let billed: Micros = match report.site_id {
+            Some(site) => bill.sites().get(&Some(site)).map_or(0, |s| s.amount),
+            None => bill.plans.iter().map(|p| p.bill.total).sum(),
+        };
+        let wanted = |device: &Uuid| match report.site_id {
+            None => true,
+            Some(_) => bill.plans.iter().flat_map(|p| &p.lines).any(|l| l.device_id == *device && in_site(l.site_id)),
+        };
+        let supplies: Micros = crate::db::shipments::supply_costs(conn, report.tenant_id, *start, *end)
+            .await?
+            .iter()
+            .filter(|(d, _)| wanted(d))
+            .map(|(_, c)| c)
+            .sum();
+        let repairs: Micros = crate::db::work_orders::service_costs(conn, report.tenant_id, *start, *end)
+            .await?
+            .iter()
+            .filter(|(d, _, _)| wanted(d))
+            .map(|(_, c, _)| c)
+            .sum();
+        cost_rows.push(vec![
+            Cell::Text(start.format("%Y-%m").to_string()),
+            Cell::Money(billed),
+            Cell::Money(supplies),
+            Cell::Money(repairs),
+            Cell::Money(billed - supplies - repairs),
+        ]);
+    }
+    sections.push(Section {
+        title: "Costs per month".into(),
+        columns: vec![
+            Column::new("Month", ColumnKind::Text),
+            Column::new("Billed", ColumnKind::Money),
+            Column::new("Supplies", ColumnKind::Money),
+            Column::new("Repairs", ColumnKind::Money),
+            Column::new("Margin", ColumnKind::Money),
+        ],
+        rows: cost_rows,
+        chart: Some(Chart { title: "Billed per month".into(), label_column: 0, value_column: 1 }),
+        note: Some(if report.site_id.is_some() {
+            "Whole months. For one site, billed is its devices' lines, before the plan's pooled volume and minimum."
+                .into()
+        } else {
+            "Whole months, from the bills of the price plans in force.".into()
+        }),
+    });
+
+    // Supplies: what happened to them in the period.
+    Report::set_progress(conn, report.id, 65, "supplies").await?;
+    #[derive(QueryableByName)]
+    struct SupplyRow {
+        #[diesel(sql_type = Timestamptz)]
+        at: DateTime<Utc>,
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        site_id: Option<Uuid>,
+        #[diesel(sql_type = Nullable<Text>)]
+        model: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        serial: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        supply: Option<String>,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        detail: Option<String>,
+    }
+    let supply_rows: Vec<SupplyRow> = diesel::sql_query(
+        "SELECT e.at, d.site_id, d.model, d.serial, coalesce(s.description, s.kind) AS supply, e.kind, \
+           CASE WHEN e.detail ? 'from' THEN (e.detail->>'from') || ' → ' || (e.detail->>'to') END AS detail \
+         FROM supply_events e JOIN devices d ON d.id = e.device_id \
+         LEFT JOIN supplies s ON s.device_id = e.device_id AND s.supply_index = e.supply_index \
+         WHERE e.tenant_id = $1 AND e.at >= $2 AND e.at < $3 AND ($4::uuid IS NULL OR d.site_id = $4) \
+         ORDER BY e.at",
+    )
+    .bind::<SqlUuid, _>(report.tenant_id)
+    .bind::<Timestamptz, _>(from.and_time(chrono::NaiveTime::MIN).and_utc())
+    .bind::<Timestamptz, _>(to.and_time(chrono::NaiveTime::MIN).and_utc())
+    .bind::<Nullable<SqlUuid>, _>(report.site_id)
+    .load(conn)
+    .await?;
+    sections.push(Section {
+        title: "Supplies".into(),
+        columns: vec![
+            Column::new("Date", ColumnKind::Text),
+            Column::new("Site", ColumnKind::Text),
+            Column::new("Model", ColumnKind::Text),
+            Column::new("Serial", ColumnKind::Text),
+            Column::new("Supply", ColumnKind::Text),
+            Column::new("Event", ColumnKind::Text),
+            Column::new("Detail", ColumnKind::Text),
+        ],
+        rows: supply_rows
+            .into_iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(r.at.format("%Y-%m-%d").to_string()),
+                    Cell::Text(site_name(r.site_id)),
+                    Cell::from(r.model),
+                    Cell::from(r.serial),
+                    Cell::from(r.supply),
+                    Cell::Text(r.kind.replace('_', " ")),
+                    Cell::from(r.detail),
+                ]
+            })
+            .collect(),
+        chart: None,
+        note: None,
+    });
+
+    // Faults that ended in the period, per type.
+    Report::set_progress(conn, report.id, 75, "faults").await?;
+    #[derive(QueryableByName)]
+    struct FaultRow {
+        #[diesel(sql_type = Text)]
+        fault_type: String,
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+        #[diesel(sql_type = Double)]
+        mean: f64,
+        #[diesel(sql_type = Double)]
+        median: f64,
+        #[diesel(sql_type = Double)]
+        p90: f64,
+    }
+    let faults: Vec<FaultRow> = diesel::sql_query(
+        "SELECT fault_type, count(*) AS count, avg(m) AS mean, \
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY m) AS median, percentile_cont(0.9) WITHIN GROUP (ORDER BY m) AS p90 \
+         FROM (SELECT a.fault_type, extract(epoch FROM a.ended_at - a.started_at)::float8 / 60 AS m \
+               FROM alerts a JOIN devices d ON d.id = a.device_id \
+               WHERE a.tenant_id = $1 AND a.ended_at >= $2 AND a.ended_at < $3 AND ($4::uuid IS NULL OR d.site_id = $4)) f \
+         GROUP BY fault_type ORDER BY count DESC, fault_type",
+    )
+    .bind::<SqlUuid, _>(report.tenant_id)
+    .bind::<Timestamptz, _>(from.and_time(chrono::NaiveTime::MIN).and_utc())
+    .bind::<Timestamptz, _>(to.and_time(chrono::NaiveTime::MIN).and_utc())
+    .bind::<Nullable<SqlUuid>, _>(report.site_id)
+    .load(conn)
+    .await?;
+    sections.push(Section {
+        title: "Faults".into(),
+        columns: vec![
+            Column::new("Fault", ColumnKind::Text),
+            Column::new("Count", ColumnKind::Integer),
+            Column::new("Mean minutes", ColumnKind::Decimal),
+            Column::new("Median minutes", ColumnKind::Decimal),
+            Column::new("90th percentile minutes", ColumnKind::Decimal),
+        ],
+        rows: faults
+            .into_iter()
+            .map(|f| {
+                vec![
+                    Cell::Text(catalogue.of_type(&f.fault_type).title.clone()),
+                    Cell::Integer(f.count),
+                    Cell::Decimal(f.mean),
+                    Cell::Decimal(f.median),
+                    Cell::Decimal(f.p90),
+                ]
+            })
+            .collect(),
+        chart: Some(Chart { title: "Faults by type".into(), label_column: 0, value_column: 1 }),
+        note: Some("Faults that ended in the period, from the device's first report to its last.".into()),
+    });
+
+    // Repairs opened or closed in the period.
+    Report::set_progress(conn, report.id, 85, "repairs").await?;
+    #[derive(QueryableByName)]
+    struct RepairRow {
+        #[diesel(sql_type = Timestamptz)]
+        opened_at: DateTime<Utc>,
+        #[diesel(sql_type = Nullable<Text>)]
+        model: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        serial: Option<String>,
+        #[diesel(sql_type = Text)]
+        title: String,
+        #[diesel(sql_type = Text)]
+        skill: String,
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        estimate: Option<i64>,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        closed_at: Option<DateTime<Utc>>,
+    }
+    let repairs: Vec<RepairRow> = diesel::sql_query(
+        "SELECT w.opened_at, d.model, d.serial, w.title, w.skill, w.status, \
+           w.estimated_labour + w.estimated_parts AS estimate, w.closed_at \
+         FROM work_orders w JOIN devices d ON d.id = w.device_id \
+         WHERE w.tenant_id = $1 AND ($4::uuid IS NULL OR d.site_id = $4) \
+           AND ((w.opened_at >= $2 AND w.opened_at < $3) OR (w.closed_at >= $2 AND w.closed_at < $3)) \
+         ORDER BY w.opened_at",
+    )
+    .bind::<SqlUuid, _>(report.tenant_id)
+    .bind::<Timestamptz, _>(from.and_time(chrono::NaiveTime::MIN).and_utc())
+    .bind::<Timestamptz, _>(to.and_time(chrono::NaiveTime::MIN).and_utc())
+    .bind::<Nullable<SqlUuid>, _>(report.site_id)
+    .load(conn)
+    .await?;
+    sections.push(Section {
+        title: "Repairs".into(),
+        columns: vec![
+            Column::new("Opened", ColumnKind::Text),
+            Column::new("Model", ColumnKind::Text),
+            Column::new("Serial", ColumnKind::Text),
+            Column::new("Fault", ColumnKind::Text),
+            Column::new("Who fixes", ColumnKind::Text),
+            Column::new("Status", ColumnKind::Text),
+            Column::new("Estimate", ColumnKind::Money),
+            Column::new("Closed", ColumnKind::Text),
+        ],
+        rows: repairs
+            .into_iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(r.opened_at.format("%Y-%m-%d").to_string()),
+                    Cell::from(r.model),
+                    Cell::from(r.serial),
+                    Cell::Text(r.title),
+                    Cell::Text(r.skill.replace('_', " ")),
+                    Cell::Text(r.status.replace('_', " ")),
+                    r.estimate.map_or(Cell::Empty, Cell::Money),
+                    r.closed_at.map_or(Cell::Empty, |c| Cell::Text(c.format("%Y-%m-%d").to_string())),
+                ]
+            })
+            .collect(),
+        chart: None,
+        note: None,
+    });
+    Report::set_progress(conn, report.id, 95, "rendering").await?;
+    Ok(Document { title: "Fleet report".into(), subtitle, sections })
+}
+
+/// A file name for a report: `fleet-report-<customer>-<from>-<to>.<ext>`, customer name made
+/// safe for any file system.
+pub fn file_name(customer: &str, from: NaiveDate, to: NaiveDate, extension: &str) -> String {
+    let safe: String = customer
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("fleet-report-{}-{from}-{to}.{extension}", if safe.is_empty() { "customer" } else { &safe })
+}
+
+/// The name of a tenant (for a file name).
+pub async fn tenant_name(conn: &mut AsyncPgConnection, tenant: Uuid) -> QueryResult<String> {
+    tenants::table.find(tenant).select(tenants::name).get_result(conn).await
+}
