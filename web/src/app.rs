@@ -119,6 +119,7 @@ fn switch(route: Route) -> Html {
         Route::Maintenance => html! { <pages::maintenance::Maintenance /> },
         Route::WorkOrder { id } => html! { <pages::work_order::WorkOrderPage {id} /> },
         Route::Supplies => html! { <pages::supplies::Supplies /> },
+        Route::Reports => html! { <pages::reports::Reports /> },
         Route::Contracts => html! { <pages::contracts::Contracts /> },
         Route::Billing => html! { <pages::billing::Billing /> },
         Route::Ranges => html! { <pages::ranges::Ranges /> },

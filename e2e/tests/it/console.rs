@@ -462,3 +462,40 @@ async fn a_work_order_is_taken_and_closed_from_the_console() -> anyhow::Result<(
     browser.close().await?;
     Ok(())
 }
+
+/// The reports page: a period that ends before it starts is refused at its field; a report
+/// asked for from the page shows waiting, then ready with its download once the worker made it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_is_asked_for_and_becomes_ready_on_its_page() -> anyhow::Result<()> {
+    let app = console_app().await?;
+    app.tenant_with_enrollment_key("Acme").await?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&format!("{}/reports", app.base_url)).await?;
+    sign_in(&browser, "admin@acme.test").await?;
+    browser.wait_for("form.report-form").await?;
+    let set_date = async |id: &str, value: &str| -> anyhow::Result<()> {
+        let script = format!(
+            "const f = document.getElementById('{id}'); f.value = '{value}'; \
+             f.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+        );
+        browser.client.execute(&script, vec![]).await?;
+        Ok(())
+    };
+    set_date("field-to", "2020-01-01").await?;
+    browser.client.find(Locator::Css("form.report-form button[type=submit]")).await?.click().await?;
+    let message = browser.wait_for(".field.invalid #field-to-error").await?.text().await?;
+    assert!(message.contains("before it starts"), "{message}");
+    set_date("field-from", "2026-10-01").await?;
+    set_date("field-to", "2026-11-01").await?;
+    browser.wait_for("select#report-format").await?.select_by_value("XLSX").await?;
+    browser.client.find(Locator::Css("form.report-form button[type=submit]")).await?.click().await?;
+    browser.wait_for("tr.report[data-status='queued'][data-format='XLSX']").await?;
+    let catalogue = cartouche_schema::profiles::ProfileSet::builtin()?.catalogue;
+    assert_eq!(cartouche_jobs::reports::make_due(&cartouche_schema::db::pool(app.db.url(), 2)?, &catalogue).await?, 1);
+    let row = browser.wait_for("tr.report[data-status='done']").await?.text().await?;
+    assert!(row.contains("2026-10-01 → 2026-11-01") && row.contains("Ready"), "{row}");
+    assert_eq!(browser.count("tr.report[data-status='done'] button.download").await?, 1);
+    browser.screenshot("reports").await?;
+    browser.close().await?;
+    Ok(())
+}

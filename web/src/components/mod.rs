@@ -1,5 +1,6 @@
 //! Pieces the pages share.
 
+pub mod download;
 pub mod form;
 pub mod format;
 pub mod gauge;

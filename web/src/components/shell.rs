@@ -47,6 +47,7 @@ pub fn shell(props: &ShellProps) -> Html {
                     { link(Route::Contracts, Text::Contracts) }
                     { link(Route::Maintenance, Text::Maintenance) }
                     { link(Route::Supplies, Text::SuppliesToOrder) }
+                    { link(Route::Reports, Text::Reports) }
                     { link(Route::Agents, Text::Agents) }
                     { link(Route::Ranges, Text::DiscoveryRanges) }
                     if viewer.role.can_manage_setup() {

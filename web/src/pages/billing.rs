@@ -4,7 +4,6 @@
 
 use std::rc::Rc;
 
-use wasm_bindgen::JsCast;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -91,7 +90,7 @@ pub fn billing() -> Html {
             let (token, download_error) = (api.access_token().unwrap_or_default(), download_error.clone());
             let name = format!("meter-reads-{from}-{to}.csv");
             wasm_bindgen_futures::spawn_local(async move {
-                download_error.set(download(&url, &token, &name).await.err());
+                download_error.set(crate::components::download::download(&url, &token, &name).await.err());
             });
         })
     };
@@ -165,30 +164,4 @@ pub fn billing() -> Html {
                 empty_text={Text::NoMeterReads} error={state.error.clone()} on_more={list.load_more.clone()} />
         </section>
     }
-}
-
-/// Fetches a file with the bearer token and hands it to the browser as a download.
-async fn download(url: &str, token: &str, name: &str) -> Result<(), String> {
-    let response = gloo_net::http::Request::get(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    if !response.ok() {
-        return Err(text);
-    }
-    let parts = js_sys::Array::of1(&text.into());
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| "no blob".to_owned())?;
-    let href = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "no object URL".to_owned())?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let link: web_sys::HtmlAnchorElement =
-        document.create_element("a").map_err(|_| "no link".to_owned())?.dyn_into().map_err(|_| "no link".to_owned())?;
-    link.set_href(&href);
-    link.set_download(name);
-    link.click();
-    let _ = web_sys::Url::revoke_object_url(&href);
-    Ok(())
 }

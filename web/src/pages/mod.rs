@@ -13,6 +13,7 @@ pub mod maintenance;
 pub mod not_found;
 pub mod overview;
 pub mod ranges;
+pub mod reports;
 pub mod sites;
 pub mod supplies;
 pub mod users;
