@@ -9,6 +9,7 @@ pub mod ipp_printer;
 pub mod relay;
 pub mod running_agent;
 pub mod simulator;
+pub mod sinks;
 pub mod snmpd;
 pub mod synthetic;
 pub mod ws;

@@ -2,6 +2,7 @@
 
 pub mod accounting;
 pub mod maintenance;
+pub mod notify;
 pub mod repairs;
 pub mod reports;
 
@@ -28,11 +29,16 @@ pub struct JobsConfig {
     pub repairs_schedule: String,
     /// When to make the queued reports (cron with seconds).
     pub reports_schedule: String,
+    /// When to collect and send notifications (cron with seconds).
+    pub notify_schedule: String,
+    /// Where e-mails go out.
+    pub mail: notify::Mail,
 }
 
 impl JobsConfig {
     /// From `DATABASE_URL`, `CARTOUCHE_WORKER_NAME` (default: host name and process id),
-    /// `CARTOUCHE_PURGE_SCHEDULE`, `CARTOUCHE_ACCOUNTING_SCHEDULE`, `CARTOUCHE_REPAIRS_SCHEDULE` and `CARTOUCHE_REPORTS_SCHEDULE`.
+    /// `CARTOUCHE_PURGE_SCHEDULE`, `CARTOUCHE_ACCOUNTING_SCHEDULE`, `CARTOUCHE_REPAIRS_SCHEDULE`, `CARTOUCHE_REPORTS_SCHEDULE`, `CARTOUCHE_NOTIFY_SCHEDULE`, and the
+    /// mail settings (`CARTOUCHE_SMTP_URL`, `CARTOUCHE_SMTP_FROM`).
     pub fn from_env() -> anyhow::Result<JobsConfig> {
         let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
         let worker_name = std::env::var("CARTOUCHE_WORKER_NAME").unwrap_or_else(|_| default_worker_name());
@@ -44,7 +50,10 @@ impl JobsConfig {
             std::env::var("CARTOUCHE_REPAIRS_SCHEDULE").unwrap_or_else(|_| repairs::DEFAULT_SCHEDULE.to_owned());
         let reports_schedule =
             std::env::var("CARTOUCHE_REPORTS_SCHEDULE").unwrap_or_else(|_| reports::DEFAULT_SCHEDULE.to_owned());
+        let notify_schedule =
+            std::env::var("CARTOUCHE_NOTIFY_SCHEDULE").unwrap_or_else(|_| notify::DEFAULT_SCHEDULE.to_owned());
         for (name, value) in [
+            ("CARTOUCHE_NOTIFY_SCHEDULE", &notify_schedule),
             ("CARTOUCHE_REPORTS_SCHEDULE", &reports_schedule),
             ("CARTOUCHE_PURGE_SCHEDULE", &purge_schedule),
             ("CARTOUCHE_ACCOUNTING_SCHEDULE", &accounting_schedule),
@@ -61,6 +70,8 @@ impl JobsConfig {
             accounting_schedule,
             repairs_schedule,
             reports_schedule,
+            notify_schedule,
+            mail: notify::Mail::from_env(),
         })
     }
 }
@@ -127,6 +138,14 @@ pub async fn run(
     let reports_pool = db_pool.clone();
     let reports_catalogue = catalogue.clone();
 
+    let notify_schedule = cron::Schedule::from_str(&config.notify_schedule).context("notification schedule")?;
+    let notify_queue: PostgresStorage<notify::SendNotifications> = storage(&queue_pool, notify::QUEUE).await;
+    let (notify_cron_name, notify_name) =
+        (format!("{}-notify-cron", config.worker_name), format!("{}-notify", config.worker_name));
+    let notify_target = notify_queue.clone();
+    let notify_pool = db_pool.clone();
+    let senders = notify::Senders::new(config.mail.clone(), catalogue.clone()).context("the webhook client")?;
+
     let purge_queue: PostgresStorage<maintenance::PurgeEndedCredentials> =
         storage(&queue_pool, maintenance::PURGE_QUEUE).await;
     let name = config.worker_name.clone();
@@ -184,6 +203,19 @@ pub async fn run(
                 .data(reports_pool.clone())
                 .data(reports_catalogue.clone())
                 .build(reports::make_reports)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(notify_cron_name.clone())
+                .backend(CronScheduler::new(notify_schedule.clone()))
+                .data(notify_target.clone())
+                .build(notify::enqueue)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(notify_name.clone())
+                .backend(notify_queue.clone().with_pubsub())
+                .data(notify_pool.clone())
+                .data(senders.clone())
+                .build(notify::send_notifications)
         })
         .shutdown_timeout(Duration::from_secs(30))
         .run_with_signal(shutdown)

@@ -120,6 +120,7 @@ fn switch(route: Route) -> Html {
         Route::WorkOrder { id } => html! { <pages::work_order::WorkOrderPage {id} /> },
         Route::Supplies => html! { <pages::supplies::Supplies /> },
         Route::Reports => html! { <pages::reports::Reports /> },
+        Route::Notifications => html! { <pages::notifications::Notifications /> },
         Route::Contracts => html! { <pages::contracts::Contracts /> },
         Route::Billing => html! { <pages::billing::Billing /> },
         Route::Ranges => html! { <pages::ranges::Ranges /> },

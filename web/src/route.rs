@@ -15,6 +15,8 @@ pub enum Route {
     Maintenance,
     #[at("/work-orders/:id")]
     WorkOrder { id: String },
+    #[at("/notifications")]
+    Notifications,
     #[at("/reports")]
     Reports,
     #[at("/supplies")]

@@ -14,6 +14,7 @@ mod devices;
 mod forecasts;
 mod jobs;
 mod loaders;
+mod notifications;
 mod reports;
 mod session;
 mod shipments;
@@ -50,6 +51,7 @@ pub struct Query(
     jobs::JobQuery,
     work_orders::WorkOrderQuery,
     reports::ReportQuery,
+    notifications::NotificationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -66,6 +68,7 @@ pub struct Mutation(
     shipments::ShipmentMutation,
     work_orders::WorkOrderMutation,
     reports::ReportMutation,
+    notifications::NotificationMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -499,3 +499,40 @@ async fn a_report_is_asked_for_and_becomes_ready_on_its_page() -> anyhow::Result
     browser.close().await?;
     Ok(())
 }
+
+/// The notifications page: your e-mail preferences saved; a webhook with a URL that is not
+/// http(s) refused at its field, a good one added with its secret shown once.
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_are_set_up_from_their_page() -> anyhow::Result<()> {
+    use serde_json::json;
+
+    let app = console_app().await?;
+    let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&format!("{}/notifications", app.base_url)).await?;
+    sign_in(&browser, "admin@acme.test").await?;
+    browser.wait_for("form.preferences input[name=SUPPLY_REORDER]").await?.click().await?;
+    browser.client.find(Locator::Css("form.preferences button[type=submit]")).await?.click().await?;
+    browser.wait_for("form.preferences .saved").await?;
+    let saved = admin
+        .data(
+            "{ notificationPreferences { criticalAlert supplyReorder workOrder } }",
+            json!({}),
+            "notificationPreferences",
+        )
+        .await?;
+    assert_eq!(saved, json!({ "criticalAlert": true, "supplyReorder": true, "workOrder": true }));
+    browser.wait_for("form.webhook-form input[name=url]").await?.send_keys("ftp://erp.test/hook").await?;
+    browser.client.find(Locator::Css("form.webhook-form button[type=submit]")).await?.click().await?;
+    let message = browser.wait_for(".field.invalid #field-url-error").await?.text().await?;
+    assert!(message.contains("http"), "{message}");
+    retype(&browser, "form.webhook-form input[name=url]", "https://erp.test/hooks/cartouche").await?;
+    browser.client.find(Locator::Css("form.webhook-form button[type=submit]")).await?.click().await?;
+    let secret = browser.wait_for("form.webhook-form .secret code").await?.text().await?;
+    assert!(secret.starts_with("whsec_") && secret.len() == 70, "{secret}");
+    let listed = browser.wait_for("li.webhook").await?.text().await?;
+    assert!(listed.contains("https://erp.test/hooks/cartouche") && listed.contains("critical alert"), "{listed}");
+    browser.screenshot("notifications").await?;
+    browser.close().await?;
+    Ok(())
+}

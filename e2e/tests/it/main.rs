@@ -16,6 +16,7 @@ mod jobs;
 mod link;
 mod local;
 mod migrations;
+mod notifications;
 mod outage;
 mod pagination;
 mod reports;

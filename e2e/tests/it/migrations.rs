@@ -105,6 +105,10 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(shipped_supplies::table, shipped_supplies::all_columns));
     expected.extend(declared(supply_levels::table, supply_levels::all_columns));
     expected.extend(declared(reports::table, reports::all_columns));
+    expected.extend(declared(webhooks::table, webhooks::all_columns));
+    expected.extend(declared(notification_preferences::table, notification_preferences::all_columns));
+    expected.extend(declared(notifications::table, notifications::all_columns));
+    expected.extend(declared(deliveries::table, deliveries::all_columns));
     expected.extend(declared(report_schedules::table, report_schedules::all_columns));
     expected.extend(declared(labour_rates::table, labour_rates::all_columns));
     expected.extend(declared(work_order_rules::table, work_order_rules::all_columns));

@@ -127,11 +127,12 @@ async fn every_mutation_checks_the_callers_role() {
         }
     };
     // Anyone who sees a customer may ask for its report; technicians work on work orders.
-    forbidden(call_all(&viewer, &fields, &types).await, &["requestReport"]);
+    // and everyone sets what they receive by e-mail.
+    forbidden(call_all(&viewer, &fields, &types).await, &["requestReport", "setNotificationPreferences"]);
     let tech = app.signed_in("tech@acme.test", password).await.unwrap();
     forbidden(
         call_all(&tech, &fields, &types).await,
-        &["runCycle", "openWorkOrder", "updateWorkOrder", "requestReport"],
+        &["runCycle", "openWorkOrder", "updateWorkOrder", "requestReport", "setNotificationPreferences"],
     );
     let manager = app.signed_in("manager@acme.test", password).await.unwrap();
     let managers: Vec<&str> = fields

@@ -14,6 +14,7 @@ pub mod bills;
 pub mod devices;
 pub mod fleet;
 pub mod forecasts;
+pub mod notifications;
 pub mod page;
 pub mod reports;
 pub mod schema;

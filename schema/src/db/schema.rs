@@ -56,6 +56,7 @@ diesel::table! {
         sequence -> Int8,
         training_level -> Nullable<Text>,
         triaged -> Bool,
+        notified -> Bool,
     }
 }
 
@@ -113,6 +114,22 @@ diesel::table! {
         devices_failed -> Int4,
         devices_asleep -> Int4,
         received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Uuid,
+        notification_id -> Uuid,
+        channel -> Text,
+        target -> Text,
+        webhook_id -> Nullable<Uuid>,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -226,6 +243,28 @@ diesel::table! {
         failures -> Int4,
         window_start -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id) {
+        user_id -> Uuid,
+        critical_alert -> Bool,
+        supply_reorder -> Bool,
+        work_order -> Bool,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        source -> Text,
+        subject -> Text,
+        body -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
     }
 }
 
@@ -481,6 +520,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        url -> Text,
+        secret -> Text,
+        events -> Array<Nullable<Text>>,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     work_order_events (id) {
         id -> Int8,
         work_order_id -> Uuid,
@@ -491,6 +542,7 @@ diesel::table! {
         to_status -> Nullable<Text>,
         assignee_id -> Nullable<Uuid>,
         body -> Nullable<Text>,
+        notified -> Bool,
     }
 }
 
@@ -548,6 +600,8 @@ diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(cycle_reports -> agents (agent_id));
 diesel::joinable!(cycle_reports -> tenants (tenant_id));
+diesel::joinable!(deliveries -> notifications (notification_id));
+diesel::joinable!(deliveries -> webhooks (webhook_id));
 diesel::joinable!(device_addresses -> agents (agent_id));
 diesel::joinable!(device_addresses -> devices (device_id));
 diesel::joinable!(device_addresses -> sites (site_id));
@@ -565,6 +619,8 @@ diesel::joinable!(enrollment_keys -> tenants (tenant_id));
 diesel::joinable!(enrollment_keys -> users (created_by));
 diesel::joinable!(labour_rates -> tenants (tenant_id));
 diesel::joinable!(latest_counters -> devices (device_id));
+diesel::joinable!(notification_preferences -> users (user_id));
+diesel::joinable!(notifications -> tenants (tenant_id));
 diesel::joinable!(page_counts -> devices (device_id));
 diesel::joinable!(page_counts -> tenants (tenant_id));
 diesel::joinable!(price_plans -> devices (device_id));
@@ -596,6 +652,7 @@ diesel::joinable!(supply_levels -> devices (device_id));
 diesel::joinable!(supply_levels -> tenants (tenant_id));
 diesel::joinable!(supply_models -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(webhooks -> tenants (tenant_id));
 diesel::joinable!(work_order_events -> work_orders (work_order_id));
 diesel::joinable!(work_order_rules -> tenants (tenant_id));
 diesel::joinable!(work_orders -> alerts (alert_id));
@@ -612,6 +669,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     counter_readings,
     counter_readings_default,
     cycle_reports,
+    deliveries,
     device_addresses,
     device_status_history,
     devices,
@@ -620,6 +678,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     labour_rates,
     latest_counters,
     login_throttle,
+    notification_preferences,
+    notifications,
     page_counts,
     price_plans,
     raw_batches,
@@ -637,6 +697,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     supply_models,
     tenants,
     users,
+    webhooks,
     work_order_events,
     work_order_rules,
     work_orders,

@@ -54,6 +54,7 @@ pub fn shell(props: &ShellProps) -> Html {
                         { link(Route::Credentials, Text::Credentials) }
                     }
                     { link(Route::Sites, Text::Sites) }
+                    { link(Route::Notifications, Text::Notifications) }
                     { link(Route::Customers, Text::Customers) }
                     { link(Route::Users, Text::Users) }
                     if viewer.role.can_manage_users() {

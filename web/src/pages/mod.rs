@@ -11,6 +11,7 @@ pub mod devices;
 pub mod login;
 pub mod maintenance;
 pub mod not_found;
+pub mod notifications;
 pub mod overview;
 pub mod ranges;
 pub mod reports;
