@@ -416,6 +416,7 @@ texts! {
     NotifyReorders => ("Supplies to re-order", "Consommables à commander"),
     NotifyWorkOrders => ("Work orders", "Ordres de travail"),
     MyEmails => ("What I receive by e-mail", "Ce que je reçois par e-mail"),
+    TenantEmails => ("What this tenant e-mails its users about (each user chooses within it)", "Ce dont ce locataire informe ses utilisateurs par e-mail (chacun choisit parmi cela)"),
     Webhooks => ("Webhooks", "Webhooks"),
     WebhooksIntro => ("Each event is POSTed as JSON, signed in X-Cartouche-Signature (t=<unix time>,v1=<HMAC-SHA256 of \"<t>.<body>\"> with the webhook's secret); failures are retried.", "Chaque événement est envoyé en JSON (POST), signé dans X-Cartouche-Signature (t=<heure Unix>,v1=<HMAC-SHA256 de \"<t>.<corps>\"> avec le secret du webhook) ; les échecs sont réessayés."),
     Deliveries => ("Deliveries", "Envois"),

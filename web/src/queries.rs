@@ -45,7 +45,7 @@ operations! {
     "graphql/billing.graphql" => [MeterReads],
     "graphql/contracts.graphql" => [PricePlans, CreatePricePlan, DeletePricePlan, Bill],
     "graphql/supplies.graphql" => [SupplyPlanning],
-    "graphql/notifications.graphql" => [NotificationSettings, NotificationAdmin, SetNotificationPreferences, CreateWebhook, DeleteWebhook],
+    "graphql/notifications.graphql" => [NotificationSettings, NotificationAdmin, SetNotificationPreferences, CreateWebhook, DeleteWebhook, TenantNotificationSettings, SetTenantNotificationSettings],
     "graphql/reports.graphql" => [Reports, RequestReport, CreateReportSchedule, DeleteReportSchedule],
     "graphql/maintenance.graphql" => [Maintenance, WorkOrderRules, CreateWorkOrderRule, DeleteWorkOrderRule, SetLabourRate, WorkOrder, UnassignWorkOrder],
     "graphql/ranges.graphql" => [DiscoveryRanges, CreateDiscoveryRange, UpdateDiscoveryRange, DeleteDiscoveryRange, ImportDiscoveryRanges],

@@ -3,7 +3,7 @@
 //! error — failed sends are visible and retried by the notification worker.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use cartouche_schema::db::notifications::{self as db, Preferences, Webhook};
+use cartouche_schema::db::notifications::{self as db, Preferences, TenantSettings, Webhook};
 use cartouche_schema::domain::Role;
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
@@ -165,6 +165,24 @@ impl NotificationQuery {
         })
     }
 
+    /// What a tenant (omitted: yours) e-mails its users about at all.
+    async fn tenant_notification_settings(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: Option<ID>,
+    ) -> async_graphql::Result<NotificationPreferences> {
+        let actor = actor(ctx)?;
+        let tenant = tenant_id.as_ref().map(|t| parse_id("tenantId", t)).transpose()?.unwrap_or(actor.tenant_id);
+        let mut conn = conn(ctx).await?;
+        let s =
+            TenantSettings::of(&mut conn, &actor.scope, tenant).await.map_err(|e| ApiError::from_db("tenant", e))?;
+        Ok(NotificationPreferences {
+            critical_alert: s.critical_alert,
+            supply_reorder: s.supply_reorder,
+            work_order: s.work_order,
+        })
+    }
+
     /// Notification deliveries of your tenants (one status or all), newest first (at most
     /// 200). Managers and admins.
     async fn notification_deliveries(
@@ -240,6 +258,33 @@ impl NotificationMutation {
             .await
             .map_err(|e| ApiError::from_db("webhook", e))?;
         Ok(ID(webhook.id.to_string()))
+    }
+
+    /// Sets what a tenant (omitted: yours) e-mails its users about at all; each user chooses
+    /// within it. Admins.
+    async fn set_tenant_notification_settings(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: Option<ID>,
+        input: NotificationPreferences,
+    ) -> async_graphql::Result<NotificationPreferences> {
+        let actor = actor(ctx)?;
+        actor.require(Role::Admin, "setting a tenant's notifications")?;
+        let tenant = tenant_id.as_ref().map(|t| parse_id("tenantId", t)).transpose()?.unwrap_or(actor.tenant_id);
+        let mut conn = conn(ctx).await?;
+        TenantSettings::set(
+            &mut conn,
+            &actor.scope,
+            &TenantSettings {
+                tenant_id: tenant,
+                critical_alert: input.critical_alert,
+                supply_reorder: input.supply_reorder,
+                work_order: input.work_order,
+            },
+        )
+        .await
+        .map_err(|e| ApiError::from_db("tenant", e))?;
+        Ok(input)
     }
 
     /// Sets what you receive by e-mail.

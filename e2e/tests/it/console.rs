@@ -511,9 +511,15 @@ async fn notifications_are_set_up_from_their_page() -> anyhow::Result<()> {
     let browser = Browser::start().await?;
     browser.client.goto(&format!("{}/notifications", app.base_url)).await?;
     sign_in(&browser, "admin@acme.test").await?;
-    browser.wait_for("form.preferences input[name=SUPPLY_REORDER]").await?.click().await?;
-    browser.client.find(Locator::Css("form.preferences button[type=submit]")).await?.click().await?;
-    browser.wait_for("form.preferences .saved").await?;
+    browser.wait_for("form.my-preferences input[name=SUPPLY_REORDER]").await?.click().await?;
+    browser.client.find(Locator::Css("form.my-preferences button[type=submit]")).await?.click().await?;
+    browser.wait_for("form.my-preferences .saved").await?;
+    browser.wait_for("form.tenant-settings input[name=WORK_ORDER]").await?.click().await?;
+    browser.client.find(Locator::Css("form.tenant-settings button[type=submit]")).await?.click().await?;
+    browser.wait_for("form.tenant-settings .saved").await?;
+    let tenant =
+        admin.data("{ tenantNotificationSettings { workOrder } }", json!({}), "tenantNotificationSettings").await?;
+    assert_eq!(tenant, json!({ "workOrder": false }));
     let saved = admin
         .data(
             "{ notificationPreferences { criticalAlert supplyReorder workOrder } }",

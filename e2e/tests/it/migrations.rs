@@ -106,6 +106,7 @@ async fn schema_rs_declares_exactly_the_migrated_columns() -> anyhow::Result<()>
     expected.extend(declared(supply_levels::table, supply_levels::all_columns));
     expected.extend(declared(reports::table, reports::all_columns));
     expected.extend(declared(webhooks::table, webhooks::all_columns));
+    expected.extend(declared(tenant_notification_settings::table, tenant_notification_settings::all_columns));
     expected.extend(declared(notification_preferences::table, notification_preferences::all_columns));
     expected.extend(declared(notifications::table, notifications::all_columns));
     expected.extend(declared(deliveries::table, deliveries::all_columns));

@@ -172,4 +172,26 @@ async fn a_critical_alert_and_a_work_order_reach_the_mailboxes_and_the_webhook()
     assert_eq!(hooks.hooks.lock().await.len(), 2);
     // Nothing is sent twice.
     assert_eq!(run_pass(&pool, &good).await.unwrap(), Default::default());
+
+    // The tenant stops e-mailing work orders (a technician cannot decide that): the next step
+    // goes to the webhook only.
+    let tech = app.signed_in("tech@acme.test", password).await.unwrap();
+    let off = "mutation { setTenantNotificationSettings(input: { criticalAlert: true, supplyReorder: true, workOrder: false }) { workOrder } }";
+    assert_eq!(tech.run(off, json!({})).await.unwrap().error_code(), Some("FORBIDDEN"));
+    admin.data(off, json!({}), "setTenantNotificationSettings").await.unwrap();
+    let order =
+        admin.data("{ workOrders { nodes { id } } }", json!({}), "workOrders").await.unwrap()["nodes"][0]["id"].clone();
+    admin
+        .data(
+            "mutation($id: ID!) { updateWorkOrder(id: $id, input: { comment: \"Tray 2 roller worn\" }) { id } }",
+            json!({ "id": order }),
+            "updateWorkOrder",
+        )
+        .await
+        .unwrap();
+    let pass = run_pass(&pool, &good).await.unwrap();
+    assert_eq!((pass.notifications, pass.sent), (1, 1));
+    assert_eq!(smtp.mails.lock().await.len(), 5, "no e-mail");
+    let last: Value = serde_json::from_slice(&hooks.hooks.lock().await[2].body).unwrap();
+    assert_eq!(last["data"]["body"], "Tray 2 roller worn");
 }

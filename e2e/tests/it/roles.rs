@@ -148,6 +148,7 @@ async fn every_mutation_checks_the_callers_role() {
                     "createApiToken",
                     "revokeApiToken",
                     "reinterpretDevices",
+                    "setTenantNotificationSettings",
                 ]
                 .contains(n)
         })

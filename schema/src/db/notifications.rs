@@ -10,7 +10,7 @@ use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestam
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{deliveries, notification_preferences, webhooks};
+use crate::db::schema::{deliveries, notification_preferences, tenant_notification_settings, webhooks};
 use crate::db::scope::Scope;
 use crate::profiles::catalogue::FaultCatalogue;
 
@@ -124,6 +124,51 @@ impl Preferences {
     }
 }
 
+/// What a tenant e-mails its users about at all (its users choose within it).
+#[derive(Queryable, Selectable, Clone, Debug, PartialEq)]
+#[diesel(table_name = tenant_notification_settings)]
+pub struct TenantSettings {
+    pub tenant_id: Uuid,
+    pub critical_alert: bool,
+    pub supply_reorder: bool,
+    pub work_order: bool,
+}
+
+impl TenantSettings {
+    pub async fn of(conn: &mut AsyncPgConnection, scope: &Scope, tenant: Uuid) -> QueryResult<TenantSettings> {
+        scope.require(tenant)?;
+        Ok(tenant_notification_settings::table
+            .find(tenant)
+            .select(TenantSettings::as_select())
+            .get_result(conn)
+            .await
+            .optional()?
+            .unwrap_or(TenantSettings {
+                tenant_id: tenant,
+                critical_alert: true,
+                supply_reorder: true,
+                work_order: true,
+            }))
+    }
+
+    pub async fn set(conn: &mut AsyncPgConnection, scope: &Scope, settings: &TenantSettings) -> QueryResult<()> {
+        scope.require(settings.tenant_id)?;
+        let values = (
+            tenant_notification_settings::critical_alert.eq(settings.critical_alert),
+            tenant_notification_settings::supply_reorder.eq(settings.supply_reorder),
+            tenant_notification_settings::work_order.eq(settings.work_order),
+        );
+        diesel::insert_into(tenant_notification_settings::table)
+            .values((tenant_notification_settings::tenant_id.eq(settings.tenant_id), values))
+            .on_conflict(tenant_notification_settings::tenant_id)
+            .do_update()
+            .set(values)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}
+
 /// A notification to write (deduplicated by `source`).
 struct New {
     tenant_id: Uuid,
@@ -159,15 +204,16 @@ async fn notify(conn: &mut AsyncPgConnection, new: New) -> QueryResult<bool> {
     // E-mail to the users of the tenant and of the tenants above it (its dealer) who want this
     // kind (no preferences row: the defaults), enabled; webhooks of those tenants subscribed.
     let column = match new.kind {
-        "critical_alert" => "coalesce(p.critical_alert, true)",
-        "supply_reorder" => "coalesce(p.supply_reorder, false)",
-        _ => "coalesce(p.work_order, true)",
+        "critical_alert" => "coalesce(p.critical_alert, true) AND coalesce(s.critical_alert, true)",
+        "supply_reorder" => "coalesce(p.supply_reorder, false) AND coalesce(s.supply_reorder, true)",
+        _ => "coalesce(p.work_order, true) AND coalesce(s.work_order, true)",
     };
     diesel::sql_query(format!(
         "WITH RECURSIVE up(id) AS (SELECT $2::uuid UNION ALL SELECT t.parent_id FROM tenants t JOIN up ON t.id = up.id \
                                    WHERE t.parent_id IS NOT NULL) \
          INSERT INTO deliveries (notification_id, channel, target, webhook_id) \
          SELECT $1, 'email', u.email, NULL FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id \
+           LEFT JOIN tenant_notification_settings s ON s.tenant_id = u.tenant_id \
            WHERE u.tenant_id IN (SELECT id FROM up) AND u.disabled_at IS NULL AND {column} \
          UNION ALL \
          SELECT $1, 'webhook', w.url, w.id FROM webhooks w \

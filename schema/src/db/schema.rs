@@ -495,6 +495,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    tenant_notification_settings (tenant_id) {
+        tenant_id -> Uuid,
+        critical_alert -> Bool,
+        supply_reorder -> Bool,
+        work_order -> Bool,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         parent_id -> Nullable<Uuid>,

@@ -13,6 +13,7 @@ use crate::i18n::Text;
 use crate::pages::maintenance::word;
 use crate::queries::{
     self, CreateWebhook, DeleteWebhook, NotificationAdmin, NotificationSettings, SetNotificationPreferences,
+    SetTenantNotificationSettings, TenantNotificationSettings,
 };
 
 const KINDS: [(&str, Text); 3] = [
@@ -27,7 +28,10 @@ pub fn notifications() -> Html {
     html! {
         <section class="page notifications">
             <h1>{ app.t(Text::Notifications) }</h1>
-            <MyPreferences />
+            <Preferences tenant=false />
+            if app.viewer.role.can_manage_users() {
+                <Preferences tenant=true />
+            }
             if app.viewer.role.can_manage_setup() {
                 <Admin />
             }
@@ -35,19 +39,37 @@ pub fn notifications() -> Html {
     }
 }
 
-#[function_component(MyPreferences)]
-fn my_preferences() -> Html {
+#[derive(Properties, PartialEq)]
+struct PreferencesProps {
+    /// The tenant's settings (what it e-mails about at all), else your own choice.
+    tenant: bool,
+}
+
+#[function_component(Preferences)]
+fn preferences(props: &PreferencesProps) -> Html {
     let app = use_app();
+    let tenant = props.tenant;
     let chosen = use_state(|| None::<[bool; 3]>);
     let saved = use_state(|| false);
     let error = use_state(|| None::<ApiError>);
     {
         let (api, chosen) = (app.api.clone(), chosen.clone());
-        use_effect_with((), move |_| {
+        use_effect_with(tenant, move |tenant| {
+            let tenant = *tenant;
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(d) = api.run::<NotificationSettings>(queries::notification_settings::Variables {}).await {
-                    let p = d.notification_preferences;
-                    chosen.set(Some([p.critical_alert, p.supply_reorder, p.work_order]));
+                let values = if tenant {
+                    api.run::<TenantNotificationSettings>(queries::tenant_notification_settings::Variables {})
+                        .await
+                        .map(|d| d.tenant_notification_settings)
+                        .map(|p| [p.critical_alert, p.supply_reorder, p.work_order])
+                } else {
+                    api.run::<NotificationSettings>(queries::notification_settings::Variables {})
+                        .await
+                        .map(|d| d.notification_preferences)
+                        .map(|p| [p.critical_alert, p.supply_reorder, p.work_order])
+                };
+                if let Ok(values) = values {
+                    chosen.set(Some(values));
                 }
             });
         });
@@ -64,17 +86,27 @@ fn my_preferences() -> Html {
     };
     let onsubmit = {
         let (api, saved, error) = (app.api.clone(), saved.clone(), error.clone());
+        let tenant = props.tenant;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let input = json!({ "criticalAlert": values[0], "supplyReorder": values[1], "workOrder": values[2] });
-            let Ok(input) = serde_json::from_value(input) else { return };
             let (api, saved, error) = (api.clone(), saved.clone(), error.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match api
-                    .run::<SetNotificationPreferences>(queries::set_notification_preferences::Variables { input })
-                    .await
-                {
-                    Ok(_) => {
+                let answer = match (tenant, serde_json::from_value(input.clone()), serde_json::from_value(input)) {
+                    (true, Ok(input), _) => api
+                        .run::<SetTenantNotificationSettings>(queries::set_tenant_notification_settings::Variables {
+                            input,
+                        })
+                        .await
+                        .map(drop),
+                    (false, _, Ok(input)) => api
+                        .run::<SetNotificationPreferences>(queries::set_notification_preferences::Variables { input })
+                        .await
+                        .map(drop),
+                    _ => return,
+                };
+                match answer {
+                    Ok(()) => {
                         error.set(None);
                         saved.set(true);
                     }
@@ -84,8 +116,8 @@ fn my_preferences() -> Html {
         })
     };
     html! {
-        <form class="preferences" {onsubmit}>
-            <h2>{ app.t(Text::MyEmails) }</h2>
+        <form class={if tenant { "preferences tenant-settings" } else { "preferences my-preferences" }} {onsubmit}>
+            <h2>{ app.t(if tenant { Text::TenantEmails } else { Text::MyEmails }) }</h2>
             { for KINDS.iter().enumerate().map(|(i, (kind, label))| html! {
                 <label class="choice"><input type="checkbox" name={*kind} checked={values[i]} onchange={toggle(i)} />{ app.t(*label) }</label>
             }) }
