@@ -29,6 +29,15 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
 }
 
+/// The caller of a download (the same bearer token as GraphQL), or the 401 to answer.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<crate::auth::Actor, Response> {
+    match auth::authenticate(state, crate::routes::bearer(headers)).await {
+        Authentication::Authenticated(actor) => Ok(actor),
+        Authentication::Anonymous => Err(refuse(StatusCode::UNAUTHORIZED, "sign in first (Authorization: Bearer …)")),
+        Authentication::Refused(why) => Err(refuse(StatusCode::UNAUTHORIZED, why)),
+    }
+}
+
 /// A date parameter, or what is wrong with it.
 fn date(name: &str, value: Option<&str>) -> Result<NaiveDate, String> {
     let value = value.ok_or_else(|| format!("{name}: missing (YYYY-MM-DD)"))?;
@@ -40,12 +49,9 @@ pub async fn meter_reads(
     headers: HeaderMap,
     Query(params): Query<MeterReadsParams>,
 ) -> Response {
-    let actor = match auth::authenticate(&state, crate::routes::bearer(&headers)).await {
-        Authentication::Authenticated(actor) => actor,
-        Authentication::Anonymous => {
-            return refuse(StatusCode::UNAUTHORIZED, "sign in first (Authorization: Bearer …)");
-        }
-        Authentication::Refused(why) => return refuse(StatusCode::UNAUTHORIZED, why),
+    let actor = match signed_in(&state, &headers).await {
+        Ok(actor) => actor,
+        Err(refused) => return refused,
     };
     let (from, to) = match (date("from", params.from.as_deref()), date("to", params.to.as_deref())) {
         (Ok(from), Ok(to)) => (from, to),
@@ -106,12 +112,9 @@ pub async fn report_file(
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let actor = match auth::authenticate(&state, crate::routes::bearer(&headers)).await {
-        Authentication::Authenticated(actor) => actor,
-        Authentication::Anonymous => {
-            return refuse(StatusCode::UNAUTHORIZED, "sign in first (Authorization: Bearer …)");
-        }
-        Authentication::Refused(why) => return refuse(StatusCode::UNAUTHORIZED, why),
+    let actor = match signed_in(&state, &headers).await {
+        Ok(actor) => actor,
+        Err(refused) => return refused,
     };
     let Ok(id) = id.parse::<uuid::Uuid>() else {
         return refuse(StatusCode::BAD_REQUEST, "id: not a report id");

@@ -57,3 +57,36 @@ impl RunningAgent {
         Ok(())
     }
 }
+
+/// Creates a discovery range from `first` to `last` at `site` that discovers every hour of
+/// every day (the agent's first run of it starts at once) and leaves counters and alerts to
+/// cycles the test asks for; returns its id.
+pub async fn hourly_discovery_range(
+    admin: &crate::graphql::GraphqlClient,
+    site: &str,
+    name: &str,
+    first: std::net::Ipv4Addr,
+    last: std::net::Ipv4Addr,
+) -> anyhow::Result<String> {
+    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+        .iter()
+        .map(|d| serde_json::json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
+        .collect();
+    let range = admin
+        .data(
+            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
+            serde_json::json!({ "input": {
+                "siteId": site,
+                "name": name,
+                "ranges": format!("{first}-{last}"),
+                "schedules": [
+                    { "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
+                    { "cycle": "COUNTERS", "schedule": { "disabled": true } },
+                    { "cycle": "ALERTS", "schedule": { "disabled": true } },
+                ],
+            } }),
+            "createDiscoveryRange",
+        )
+        .await?;
+    range["id"].as_str().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("no range id in {range}"))
+}

@@ -41,3 +41,24 @@ pub async fn fleet(conn: &mut AsyncPgConnection, tenant_id: Uuid, agent_id: Uuid
     .await?;
     Ok(())
 }
+
+/// October 2026's page counts of the first two synthetic devices, counted by the accounting
+/// worker: `SYN00000001` prints 2,000 pages, 500 of them in colour; `SYN00000002` 800 in mono
+/// (readings at UTC midnights: these devices have no site). Returns how many devices the
+/// worker counted.
+pub async fn october_pages(conn: &mut AsyncPgConnection, database_url: &str) -> anyhow::Result<usize> {
+    diesel::sql_query(
+        "INSERT INTO counter_readings (device_id, tenant_id, read_at, kind, value, agent_id, sequence) \
+         SELECT d.id, d.tenant_id, r.at::timestamptz, r.kind, r.value, d.agent_id, 1 FROM devices d \
+         JOIN (VALUES ('SYN00000001', '2026-10-01T00:00:00Z', 'total', 10000), ('SYN00000001', '2026-11-01T00:00:00Z', 'total', 12000), \
+                      ('SYN00000001', '2026-10-01T00:00:00Z', 'color', 1000), ('SYN00000001', '2026-11-01T00:00:00Z', 'color', 1500), \
+                      ('SYN00000002', '2026-10-01T00:00:00Z', 'total', 5000), ('SYN00000002', '2026-11-01T00:00:00Z', 'total', 5800)) \
+           AS r(serial, at, kind, value) ON r.serial = d.serial",
+    )
+    .execute(conn)
+    .await?;
+    diesel::sql_query("INSERT INTO accounting_outbox (device_id, since) SELECT id, '2026-09-01' FROM devices")
+        .execute(conn)
+        .await?;
+    cartouche_jobs::accounting::count_due(&cartouche_schema::db::pool(database_url, 2)?).await
+}

@@ -318,6 +318,17 @@ pub struct LabourRateNode {
     pub currency: String,
 }
 
+fn rate_nodes(rates: Vec<LabourRate>) -> Vec<LabourRateNode> {
+    rates
+        .into_iter()
+        .map(|r| LabourRateNode {
+            skill: skill_of(&r.skill),
+            hourly_rate: format_money(r.hourly_rate, 2),
+            currency: r.currency,
+        })
+        .collect()
+}
+
 #[derive(InputObject)]
 pub struct OpenWorkOrderInput {
     pub device_id: ID,
@@ -570,14 +581,7 @@ impl WorkOrderQuery {
         let mut conn = conn(ctx).await?;
         let rates =
             LabourRate::of_tenant(&mut conn, &actor.scope, tenant).await.map_err(|e| ApiError::from_db("tenant", e))?;
-        Ok(rates
-            .into_iter()
-            .map(|r| LabourRateNode {
-                skill: skill_of(&r.skill),
-                hourly_rate: format_money(r.hourly_rate, 2),
-                currency: r.currency,
-            })
-            .collect())
+        Ok(rate_nodes(rates))
     }
 }
 
@@ -775,14 +779,7 @@ impl WorkOrderMutation {
             .map_err(|e| ApiError::from_db("tenant", e))?;
         let rates =
             LabourRate::of_tenant(&mut conn, &actor.scope, tenant).await.map_err(|e| ApiError::from_db("tenant", e))?;
-        Ok(rates
-            .into_iter()
-            .map(|r| LabourRateNode {
-                skill: skill_of(&r.skill),
-                hourly_rate: format_money(r.hourly_rate, 2),
-                currency: r.currency,
-            })
-            .collect())
+        Ok(rate_nodes(rates))
     }
 }
 

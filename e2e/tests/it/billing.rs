@@ -21,23 +21,7 @@ async fn a_month_is_billed_by_the_most_specific_plan_as_calculated_by_hand() {
     cartouche_e2e::synthetic::fleet(&mut conn, tenant.id, agent_id.parse().unwrap(), 2).await.unwrap();
     // October's readings (UTC: these devices have no site): A prints 2,000 pages, 500 of them
     // in colour; B prints 800 in mono. Counted by the accounting worker.
-    diesel::sql_query(
-        "INSERT INTO counter_readings (device_id, tenant_id, read_at, kind, value, agent_id, sequence) \
-         SELECT d.id, d.tenant_id, r.at::timestamptz, r.kind, r.value, d.agent_id, 1 FROM devices d \
-         JOIN (VALUES ('SYN00000001', '2026-10-01T00:00:00Z', 'total', 10000), ('SYN00000001', '2026-11-01T00:00:00Z', 'total', 12000), \
-                      ('SYN00000001', '2026-10-01T00:00:00Z', 'color', 1000), ('SYN00000001', '2026-11-01T00:00:00Z', 'color', 1500), \
-                      ('SYN00000002', '2026-10-01T00:00:00Z', 'total', 5000), ('SYN00000002', '2026-11-01T00:00:00Z', 'total', 5800)) \
-           AS r(serial, at, kind, value) ON r.serial = d.serial",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    diesel::sql_query("INSERT INTO accounting_outbox (device_id, since) SELECT id, '2026-09-01' FROM devices")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let pool = cartouche_schema::db::pool(app.db.url(), 2).unwrap();
-    assert_eq!(cartouche_jobs::accounting::count_due(&pool).await.unwrap(), 2);
+    assert_eq!(cartouche_e2e::synthetic::october_pages(&mut conn, app.db.url()).await.unwrap(), 2);
     let devices = admin.data("{ devices { nodes { id serial } } }", json!({}), "devices").await.unwrap();
     let id_of = |serial: &str| {
         devices["nodes"].as_array().unwrap().iter().find(|d| d["serial"] == serial).unwrap()["id"].clone()
@@ -192,21 +176,7 @@ async fn a_simulated_fleet_is_billed_through_a_wrap_a_reset_and_a_swap() {
         .await
         .unwrap();
     let agent = RunningAgent::start(&app.base_url, &key, "pc-lyon", PORT).await.unwrap();
-    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-        .iter()
-        .map(|d| json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
-        .collect();
-    admin
-        .data(
-            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
-            json!({ "input": { "siteId": site, "name": "Lyon", "ranges": format!("{}-{}", address(0), address(9)),
-                "schedules": [{ "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
-                              { "cycle": "COUNTERS", "schedule": { "disabled": true } },
-                              { "cycle": "ALERTS", "schedule": { "disabled": true } }] } }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap();
+    cartouche_e2e::running_agent::hourly_discovery_range(&admin, &site, "Lyon", address(0), address(9)).await.unwrap();
     let mut conn = app.db.conn().await.unwrap();
     let devices = async |conn: &mut diesel_async::AsyncPgConnection| -> i64 {
         use cartouche_schema::db::schema::devices;

@@ -88,30 +88,7 @@ async fn create_range(
     first: Ipv4Addr,
     last: Ipv4Addr,
 ) -> String {
-    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-        .iter()
-        .map(|d| json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
-        .collect();
-    admin
-        .data(
-            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
-            json!({ "input": {
-                "siteId": site,
-                "name": "HQ floor",
-                "ranges": format!("{first}-{last}"),
-                "schedules": [
-                    { "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
-                    { "cycle": "COUNTERS", "schedule": { "disabled": true } },
-                    { "cycle": "ALERTS", "schedule": { "disabled": true } },
-                ],
-            } }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    cartouche_e2e::running_agent::hourly_discovery_range(admin, site, "HQ floor", first, last).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

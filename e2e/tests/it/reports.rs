@@ -29,23 +29,8 @@ async fn reports_are_made_in_each_format_and_read_back_as_calculated_by_hand() {
     let mut conn = app.db.conn().await.unwrap();
     cartouche_e2e::synthetic::fleet(&mut conn, tenant.id, agent_id.parse().unwrap(), 2).await.unwrap();
     // October: A prints 2,000 pages, 500 in colour; B 800 in mono.
-    diesel::sql_query(
-        "INSERT INTO counter_readings (device_id, tenant_id, read_at, kind, value, agent_id, sequence) \
-         SELECT d.id, d.tenant_id, r.at::timestamptz, r.kind, r.value, d.agent_id, 1 FROM devices d \
-         JOIN (VALUES ('SYN00000001', '2026-10-01T00:00:00Z', 'total', 10000), ('SYN00000001', '2026-11-01T00:00:00Z', 'total', 12000), \
-                      ('SYN00000001', '2026-10-01T00:00:00Z', 'color', 1000), ('SYN00000001', '2026-11-01T00:00:00Z', 'color', 1500), \
-                      ('SYN00000002', '2026-10-01T00:00:00Z', 'total', 5000), ('SYN00000002', '2026-11-01T00:00:00Z', 'total', 5800)) \
-           AS r(serial, at, kind, value) ON r.serial = d.serial",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    diesel::sql_query("INSERT INTO accounting_outbox (device_id, since) SELECT id, '2026-09-01' FROM devices")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    cartouche_e2e::synthetic::october_pages(&mut conn, app.db.url()).await.unwrap();
     let pool = cartouche_schema::db::pool(app.db.url(), 2).unwrap();
-    cartouche_jobs::accounting::count_due(&pool).await.unwrap();
     admin
         .data(
             "mutation { createPricePlan(input: { name: \"Acme\", monoPrice: \"0.01\", colorPrice: \"0.08\", validFrom: \"2026-01-01\" }) { id } }",

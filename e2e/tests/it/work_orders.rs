@@ -93,21 +93,7 @@ async fn a_jam_opens_and_closes_a_work_order_and_a_fuser_needs_a_specialist() {
         assert!(response.error_code().is_none(), "{mutation}: {}", response.body);
     }
     let agent = RunningAgent::start(&app.base_url, &key, "pc-lyon", PORT).await.unwrap();
-    let every_hour: Vec<_> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-        .iter()
-        .map(|d| json!({ "weekday": d, "hours": (0..24).collect::<Vec<_>>() }))
-        .collect();
-    admin
-        .data(
-            "mutation($input: DiscoveryRangeInput!) { createDiscoveryRange(input: $input) { id } }",
-            json!({ "input": { "siteId": site, "name": "Lyon", "ranges": format!("{}-{}", address(0), address(9)),
-                "schedules": [{ "cycle": "DISCOVERY", "schedule": { "weekly": every_hour } },
-                              { "cycle": "COUNTERS", "schedule": { "disabled": true } },
-                              { "cycle": "ALERTS", "schedule": { "disabled": true } }] } }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap();
+    cartouche_e2e::running_agent::hourly_discovery_range(&admin, &site, "Lyon", address(0), address(9)).await.unwrap();
     let totals = async || -> Vec<i64> {
         let devices =
             admin.data("{ devices { nodes { latestCounters { kind value } } } }", json!({}), "devices").await.unwrap();

@@ -475,7 +475,8 @@ pub async fn gather(
         #[diesel(sql_type = Nullable<Text>)]
         detail: Option<String>,
     }
-    let supply_rows: Vec<SupplyRow> = diesel::sql_query(
+    let supply_rows: Vec<SupplyRow> = about(
+        report,
         "SELECT e.at, d.site_id, d.model, d.serial, coalesce(s.description, s.kind) AS supply, e.kind, \
            CASE WHEN e.detail ? 'from' THEN (e.detail->>'from') || ' → ' || (e.detail->>'to') END AS detail \
          FROM supply_events e JOIN devices d ON d.id = e.device_id \
@@ -483,10 +484,6 @@ pub async fn gather(
          WHERE e.tenant_id = $1 AND e.at >= $2 AND e.at < $3 AND ($4::uuid IS NULL OR d.site_id = $4) \
          ORDER BY e.at",
     )
-    .bind::<SqlUuid, _>(report.tenant_id)
-    .bind::<Timestamptz, _>(from.and_time(chrono::NaiveTime::MIN).and_utc())
-    .bind::<Timestamptz, _>(to.and_time(chrono::NaiveTime::MIN).and_utc())
-    .bind::<Nullable<SqlUuid>, _>(report.site_id)
     .load(conn)
     .await?;
     sections.push(Section {
@@ -533,7 +530,8 @@ pub async fn gather(
         #[diesel(sql_type = Double)]
         p90: f64,
     }
-    let faults: Vec<FaultRow> = diesel::sql_query(
+    let faults: Vec<FaultRow> = about(
+        report,
         "SELECT fault_type, count(*) AS count, avg(m) AS mean, \
            percentile_cont(0.5) WITHIN GROUP (ORDER BY m) AS median, percentile_cont(0.9) WITHIN GROUP (ORDER BY m) AS p90 \
          FROM (SELECT a.fault_type, extract(epoch FROM a.ended_at - a.started_at)::float8 / 60 AS m \
@@ -541,10 +539,6 @@ pub async fn gather(
                WHERE a.tenant_id = $1 AND a.ended_at >= $2 AND a.ended_at < $3 AND ($4::uuid IS NULL OR d.site_id = $4)) f \
          GROUP BY fault_type ORDER BY count DESC, fault_type",
     )
-    .bind::<SqlUuid, _>(report.tenant_id)
-    .bind::<Timestamptz, _>(from.and_time(chrono::NaiveTime::MIN).and_utc())
-    .bind::<Timestamptz, _>(to.and_time(chrono::NaiveTime::MIN).and_utc())
-    .bind::<Nullable<SqlUuid>, _>(report.site_id)
     .load(conn)
     .await?;
     sections.push(Section {
@@ -593,7 +587,8 @@ pub async fn gather(
         #[diesel(sql_type = Nullable<Timestamptz>)]
         closed_at: Option<DateTime<Utc>>,
     }
-    let repairs: Vec<RepairRow> = diesel::sql_query(
+    let repairs: Vec<RepairRow> = about(
+        report,
         "SELECT w.opened_at, d.model, d.serial, w.title, w.skill, w.status, \
            w.estimated_labour + w.estimated_parts AS estimate, w.closed_at \
          FROM work_orders w JOIN devices d ON d.id = w.device_id \
@@ -601,10 +596,6 @@ pub async fn gather(
            AND ((w.opened_at >= $2 AND w.opened_at < $3) OR (w.closed_at >= $2 AND w.closed_at < $3)) \
          ORDER BY w.opened_at",
     )
-    .bind::<SqlUuid, _>(report.tenant_id)
-    .bind::<Timestamptz, _>(from.and_time(chrono::NaiveTime::MIN).and_utc())
-    .bind::<Timestamptz, _>(to.and_time(chrono::NaiveTime::MIN).and_utc())
-    .bind::<Nullable<SqlUuid>, _>(report.site_id)
     .load(conn)
     .await?;
     sections.push(Section {
@@ -639,6 +630,21 @@ pub async fn gather(
     });
     Report::set_progress(conn, report.id, 95, "rendering").await?;
     Ok(Document { title: "Fleet report".into(), subtitle, sections })
+}
+
+/// A query about a report's subject: `$1` its tenant, `$2` and `$3` its period's first and
+/// excluded last day (UTC midnights), `$4` its site (null: all).
+fn about(
+    report: &Report,
+    sql: &str,
+) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+    let midnight = |day: NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+    diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<SqlUuid, _>(report.tenant_id)
+        .bind::<Timestamptz, _>(midnight(report.period_from))
+        .bind::<Timestamptz, _>(midnight(report.period_to))
+        .bind::<Nullable<SqlUuid>, _>(report.site_id)
 }
 
 /// A file name for a report: `fleet-report-<customer>-<from>-<to>.<ext>`, customer name made
