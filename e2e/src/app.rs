@@ -30,6 +30,19 @@ pub struct TestApp {
     config: Config,
 }
 
+/// A second api process on a test app's database.
+pub struct Replica {
+    pub base_url: String,
+    /// Dropped with the replica, which then stops.
+    _stop: oneshot::Sender<()>,
+}
+
+impl Replica {
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql/ws", self.base_url.replacen("http://", "ws://", 1))
+    }
+}
+
 /// Options for starting the api.
 #[derive(Default)]
 pub struct TestAppOptions {
@@ -118,6 +131,25 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Another api process on the same database (a second replica behind the same load
+    /// balancer); stops when dropped.
+    pub async fn replica(&self) -> anyhow::Result<Replica> {
+        let server = Server::bind(self.config.clone()).await?;
+        let addr = server.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.serve(async {
+            let _ = stopped.await;
+        }));
+        let replica = Replica { base_url: format!("http://{addr}"), _stop: stop };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !self.http.get(format!("{}/readyz", replica.base_url)).send().await.is_ok_and(|r| r.status().is_success())
+        {
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "the replica did not become ready in 20 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(replica)
     }
 
     pub fn ws_url(&self) -> String {

@@ -22,6 +22,7 @@ mod pagination;
 mod reports;
 mod response_cache;
 mod roles;
+mod scale_out;
 mod shipments;
 mod snmpv3;
 mod subscriptions;
