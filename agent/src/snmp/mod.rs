@@ -21,6 +21,24 @@ impl Target {
 }
 pub use walk::{WalkOutcome, walk};
 
+/// A response as the agent reads one: its request id, error status and index, and each
+/// varbind's OID (none when it does not fit our OIDs: an arc above 2^32) and value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    pub request_id: i32,
+    pub error_status: u32,
+    pub error_index: u32,
+    pub varbinds: Vec<(Option<Oid>, Value)>,
+}
+
+/// Decodes an SNMPv1/v2c message the way the sweep and the sessions do (snmp2's parser, then
+/// our values); any bytes at all give a value or an error, never a panic (fuzzed: `./dev fuzz`).
+pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
+    let pdu = snmp2::Pdu::from_bytes(bytes).map_err(|e| format!("{e:?}"))?;
+    let varbinds = pdu.varbinds.clone().map(|(oid, v)| (session::from_snmp2(&oid), session::value(&v))).collect();
+    Ok(Decoded { request_id: pdu.req_id, error_status: pdu.error_status, error_index: pdu.error_index, varbinds })
+}
+
 /// How to talk to one device.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -175,5 +193,23 @@ pub trait Snmp {
     /// The SNMPv3 engine id (hex) once known: identifies the device across address changes.
     fn engine_id(&self) -> Option<String> {
         None
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    #[test]
+    fn a_response_decodes_to_our_values_and_garbage_is_an_error() {
+        let oid: Oid = "1.3.6.1.2.1.43.10.2.1.4.1.1".parse().unwrap();
+        let bytes =
+            ber::response(1, b"public", 77, 0, 0, &[(oid.clone(), ber::Reply::Value(Value::Counter32(4_294_967_000)))]);
+        let decoded = decode(&bytes).unwrap();
+        assert_eq!(decoded.request_id, 77);
+        assert_eq!(decoded.varbinds, vec![(Some(oid), Value::Counter32(4_294_967_000))]);
+        for garbage in [&b""[..], b"\x30", b"\x30\x84\xff\xff\xff\xff", &bytes[..bytes.len() - 3]] {
+            assert!(decode(garbage).is_err(), "{garbage:?}");
+        }
     }
 }

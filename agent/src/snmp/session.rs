@@ -40,12 +40,12 @@ fn to_snmp2(oid: &Oid) -> Result<snmp2::Oid<'static>, SnmpError> {
     snmp2::Oid::from(&arcs).map_err(|_| SnmpError::Protocol(format!("{oid} cannot be encoded")))
 }
 
-fn from_snmp2(oid: &snmp2::Oid<'_>) -> Option<Oid> {
+pub(super) fn from_snmp2(oid: &snmp2::Oid<'_>) -> Option<Oid> {
     let arcs: Option<Vec<u32>> = oid.iter()?.map(|a| u32::try_from(a).ok()).collect();
     Some(Oid::new(arcs?))
 }
 
-fn value(v: &snmp2::Value<'_>) -> Value {
+pub(super) fn value(v: &snmp2::Value<'_>) -> Value {
     match v {
         snmp2::Value::Integer(n) => Value::Integer(*n),
         snmp2::Value::OctetString(b) => Value::OctetString(b.to_vec()),
