@@ -51,6 +51,8 @@ impl From<SupplyModel> for SupplyModelNode {
 
 #[derive(InputObject)]
 pub struct SupplyModelInput {
+    /// Whose catalogue (a customer's, for its shipments); omitted: your own.
+    pub tenant_id: Option<ID>,
     pub part_number: String,
     pub name: String,
     pub kind: String,
@@ -224,7 +226,7 @@ pub struct ShipmentMutation;
 
 #[Object]
 impl ShipmentMutation {
-    /// Adds a supply model to your catalogue. Managers and admins.
+    /// Adds a supply model to your catalogue (or a customer's). Managers and admins.
     async fn create_supply_model(
         &self,
         ctx: &Context<'_>,
@@ -244,9 +246,11 @@ impl ShipmentMutation {
         if input.rated_yield.is_some_and(|y| y <= 0) {
             return Err(ApiError::validation("ratedYield", "a number of pages above 0").into());
         }
+        let tenant =
+            crate::graphql::visible_tenant(actor, "tenantId", input.tenant_id.as_ref())?.unwrap_or(actor.tenant_id);
         let mut conn = conn(ctx).await?;
         let new = NewSupplyModel {
-            tenant_id: actor.tenant_id,
+            tenant_id: tenant,
             part_number: part.to_owned(),
             name: name.into_inner(),
             kind,

@@ -61,6 +61,10 @@ pub struct Group {
     /// Whether the devices answer on the NPAP port.
     #[serde(default)]
     pub npap: bool,
+    /// Give every device its own serial, MAC and supply serials (a fleet of distinct printers
+    /// from a few recordings, as the demo serves), instead of exact copies of its recording.
+    #[serde(default)]
+    pub personalise: bool,
 }
 
 fn default_port() -> u16 {
@@ -117,6 +121,11 @@ impl Scenario {
     /// The devices to start; recordings are read relative to `base`.
     pub fn devices(&self, base: &Path) -> anyhow::Result<Vec<(SocketAddr, Device)>> {
         let mut out = Vec::new();
+        let profiles = if self.groups.iter().any(|g| g.personalise) {
+            Some(cartouche_schema::profiles::ProfileSet::builtin().map_err(|e| anyhow::anyhow!("{e}"))?)
+        } else {
+            None
+        };
         for group in &self.groups {
             if !group.first_address.is_loopback() {
                 bail!("{}: simulated devices live on loopback addresses (127.0.0.0/8) only", group.first_address);
@@ -141,6 +150,9 @@ impl Scenario {
                 device.schedule(group.events.clone());
                 device.pages = pages.clone();
                 device.npap = group.npap;
+                if let (true, Some(profiles)) = (group.personalise, &profiles) {
+                    device.personalise(u32::try_from(out.len()).unwrap_or(u32::MAX), profiles);
+                }
                 out.push((SocketAddr::from((address, self.port)), device));
                 address = next_address(address);
                 if !address.is_loopback() {

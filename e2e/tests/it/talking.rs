@@ -342,3 +342,27 @@ async fn profile_http_pages_are_read_and_npap_presence_is_recorded() {
     assert_eq!(reading.npap, Some(false));
     assert!(reading.walk.pages().next().is_none());
 }
+
+/// The demo of `./dev up` loads: its recordings exist, its addresses are loopback, and its
+/// printers are distinct (their own serials and MACs), so discovery does not fold them into one.
+#[test]
+fn the_demo_scenario_serves_distinct_printers() {
+    use cartouche_e2e::simulator::Scenario;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/demo.toml");
+    let scenario = Scenario::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let devices = scenario.devices(path.parent().unwrap()).unwrap();
+    assert!(devices.len() >= 200, "{} devices", devices.len());
+    assert!(devices.iter().all(|(address, _)| address.ip().is_loopback()));
+    let profiles = ProfileSet::builtin().unwrap();
+    let serials: Vec<String> = devices.iter().filter_map(|(_, d)| interpret(&d.walk, &profiles).serial).collect();
+    let mut distinct = serials.clone();
+    distinct.sort();
+    distinct.dedup();
+    // Many recordings carry no serial (those are told apart by MAC); none that does repeats.
+    assert!(
+        serials.len() > 60 && distinct.len() == serials.len(),
+        "{} serials, {} distinct",
+        serials.len(),
+        distinct.len()
+    );
+}
