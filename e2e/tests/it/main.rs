@@ -7,6 +7,7 @@ mod auth;
 mod billing;
 mod browser;
 mod console;
+mod console_service;
 mod cycles;
 mod fleet_api;
 mod fleet_summary;
