@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod agent_socket;
+pub mod api_process;
 pub mod app;
 pub mod browser;
 pub mod db;

@@ -9,6 +9,7 @@ mod browser;
 mod console;
 mod console_service;
 mod cycles;
+mod drills;
 mod fleet_api;
 mod fleet_summary;
 mod health;
