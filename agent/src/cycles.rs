@@ -149,6 +149,7 @@ pub async fn run(
         devices_read: u32::try_from(readings.len()).unwrap_or(u32::MAX),
         devices_failed: failed,
         devices_asleep: asleep,
+        batches_not_kept: 0,
     };
     Ok(CycleOutcome { readings, report })
 }

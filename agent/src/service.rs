@@ -168,14 +168,15 @@ impl Driver {
         scheduler.ran(range_id, cycle, started_at);
         self.remember_run(range_id, cycle_name(cycle), started_at)?;
         match cycles::run(config, range_id, cycle, &self.options, self.profiles.clone(), started_at).await {
-            Ok(outcome) => {
-                self.spool_readings(outcome.readings)?;
+            Ok(mut outcome) => {
+                outcome.report.batches_not_kept = self.spool_readings(outcome.readings)?;
                 tracing::info!(
                     range = range_id,
                     cycle = cycle_name(cycle),
                     read = outcome.report.devices_read,
                     failed = outcome.report.devices_failed,
                     asleep = outcome.report.devices_asleep,
+                    not_kept = outcome.report.batches_not_kept,
                     ms = outcome.report.duration_ms,
                     "cycle done"
                 );
@@ -233,7 +234,7 @@ impl Driver {
                 tracing::warn!(error = %err, "could not keep the local printers' report for status");
             }
         }
-        self.spool_readings(outcome.readings)?;
+        let not_kept = self.spool_readings(outcome.readings)?;
         if available {
             let _ = self.reports.send(CycleReport {
                 cycle: cartouche_schema::wire::Cycle::Counters,
@@ -243,25 +244,38 @@ impl Driver {
                 devices_read: read,
                 devices_failed: u32::try_from(failed).unwrap_or(u32::MAX),
                 devices_asleep: 0,
+                batches_not_kept: not_kept,
             });
         }
         Ok(())
     }
 
-    /// Puts readings in the spool, `batch_size` at a time. A full spool that refuses new
-    /// readings loses this cycle's rest, loudly; other errors stop the service.
-    fn spool_readings(&self, readings: Vec<RawReading>) -> Result<(), SpoolError> {
+    /// Puts readings in the spool, `batch_size` at a time, and returns how many batches the
+    /// spool did not keep: refused when full (RefuseNew, a full disk), or older ones dropped
+    /// to make room (DropOldest). Each loss is logged, counted in the spool for `status`, and
+    /// reported with the cycle; other errors stop the service.
+    fn spool_readings(&self, readings: Vec<RawReading>) -> Result<u32, SpoolError> {
+        let mut not_kept: u64 = 0;
         for chunk in readings.chunks(self.batch_size.max(1)) {
             let payload = serde_json::to_vec(chunk).expect("invariant: readings serialise");
-            match self.lock().push(&payload) {
-                Ok(_) => self.pushed.notify_one(),
+            let pushed = self.lock().push(&payload);
+            match pushed {
+                Ok(pushed) => {
+                    not_kept += pushed.dropped;
+                    self.pushed.notify_one();
+                }
                 Err(err @ (SpoolError::Full { .. } | SpoolError::TooLarge(_) | SpoolError::DiskFull)) => {
+                    not_kept += 1;
                     tracing::error!(error = %err, readings = chunk.len(), "readings not kept");
+                    // On a full disk even the count may not be written; the log has it.
+                    if let Err(count_err) = self.lock().count_refused(1) {
+                        tracing::warn!(error = %count_err, "could not count the refused batch");
+                    }
                 }
                 Err(err) => return Err(err),
             }
         }
-        Ok(())
+        Ok(u32::try_from(not_kept).unwrap_or(u32::MAX))
     }
 }
 

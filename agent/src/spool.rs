@@ -74,7 +74,7 @@ impl Spool {
              CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), json BLOB NOT NULL, received_at INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS notes (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS cycle_runs (range_id TEXT NOT NULL, cycle TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (range_id, cycle));
-             INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0);
+             INSERT OR IGNORE INTO meta (key, value) VALUES ('next_sequence', 1), ('dropped', 0), ('refused', 0);
              INSERT OR REPLACE INTO meta (key, value) VALUES ('bytes', (SELECT coalesce(sum(bytes), 0) FROM batches));",
         )?;
         // `bytes` is kept up to date by push and ack so that a push costs the same with ten
@@ -97,6 +97,20 @@ impl Spool {
     /// Batches dropped since the spool was created (DropOldest).
     pub fn dropped(&self) -> Result<u64, SpoolError> {
         self.meta("dropped")
+    }
+
+    /// Batches refused since the spool was created (RefuseNew when full, or a full disk).
+    pub fn refused(&self) -> Result<u64, SpoolError> {
+        self.meta("refused")
+    }
+
+    /// Counts batches that were not kept because the spool (or its disk) was full.
+    pub fn count_refused(&mut self, batches: u64) -> Result<(), SpoolError> {
+        self.conn.execute(
+            "UPDATE meta SET value = value + ?1 WHERE key = 'refused'",
+            [i64::try_from(batches).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
     }
 
     /// Stores a batch durably and gives it the next sequence number.

@@ -239,6 +239,15 @@ pub struct CycleReport {
     pub devices_failed: u32,
     /// Devices that answered only after retries, or not at all but answered before.
     pub devices_asleep: u32,
+    /// Batches of readings the agent's spool did not keep while this cycle ran: this cycle's
+    /// own refused by a full spool, or older ones dropped to make room for them (by the
+    /// spool's policy). Zero, and left out of the message, in the normal case.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub batches_not_kept: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The OIDs of a read plan, all cycles (what a first inspection of a new device reads).

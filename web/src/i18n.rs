@@ -263,6 +263,7 @@ texts! {
     DevicesRead => ("Read", "Lus"),
     DevicesFailed => ("Failed", "En échec"),
     DevicesAsleep => ("Asleep", "En veille"),
+    BatchesNotKept => ("Lost (spool full)", "Perdus (file pleine)"),
     LocalPrinters => ("Local (USB) printers", "Imprimantes locales (USB)"),
     WithNetworkCounters => ("Read with the network counters", "Lues avec les compteurs réseau"),
     EveryNMinutes => ("Every (minutes, 5 to 1440)", "Toutes les (minutes, 5 à 1440)"),

@@ -133,6 +133,11 @@ impl CycleReportNode {
     async fn received_at(&self) -> DateTime<Utc> {
         self.0.received_at
     }
+    /// Batches of readings the agent's spool did not keep during this cycle because it was
+    /// full (refused, or older ones dropped for them, by the agent's policy): readings lost.
+    async fn batches_not_kept(&self) -> i32 {
+        self.0.batches_not_kept
+    }
 }
 
 pub struct EnrollmentKeyNode(pub EnrollmentKey);

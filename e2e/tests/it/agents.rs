@@ -73,9 +73,10 @@ async fn an_agent_enrolls_uploads_exactly_once_and_is_cut_off_when_revoked() {
         devices_read: 41,
         devices_failed: 2,
         devices_asleep: 3,
+        batches_not_kept: 4,
     });
     socket.send(Message::text(serde_json::to_string(&report).unwrap())).await.unwrap();
-    let query = "{ agents { nodes { cycleReports(first: 5) { cycle rangeId durationMs devicesRead devicesFailed devicesAsleep } } } }";
+    let query = "{ agents { nodes { cycleReports(first: 5) { cycle rangeId durationMs devicesRead devicesFailed devicesAsleep batchesNotKept } } } }";
     let mut shown = serde_json::Value::Null;
     for _ in 0..100 {
         let agents = admin.data(query, json!({}), "agents").await.unwrap();
@@ -87,7 +88,7 @@ async fn an_agent_enrolls_uploads_exactly_once_and_is_cut_off_when_revoked() {
     }
     assert_eq!(
         shown,
-        json!([{ "cycle": "counters", "rangeId": "hq", "durationMs": 1234, "devicesRead": 41, "devicesFailed": 2, "devicesAsleep": 3 }])
+        json!([{ "cycle": "counters", "rangeId": "hq", "durationMs": 1234, "devicesRead": 41, "devicesFailed": 2, "devicesAsleep": 3, "batchesNotKept": 4 }])
     );
     let too_many = admin.run("{ agents { nodes { cycleReports(first: 500) { cycle } } } }", json!({})).await.unwrap();
     assert_eq!(

@@ -112,6 +112,7 @@ pub struct CycleReportRow {
     pub devices_failed: i32,
     pub devices_asleep: i32,
     pub received_at: DateTime<Utc>,
+    pub batches_not_kept: i32,
 }
 
 /// Why an enrollment was refused (the same answer goes to the agent for all of them but
@@ -344,6 +345,7 @@ impl Agent {
                 cycle_reports::devices_read.eq(count(report.devices_read)),
                 cycle_reports::devices_failed.eq(count(report.devices_failed)),
                 cycle_reports::devices_asleep.eq(count(report.devices_asleep)),
+                cycle_reports::batches_not_kept.eq(count(report.batches_not_kept)),
             ))
             .execute(conn)
             .await

@@ -114,6 +114,7 @@ diesel::table! {
         devices_failed -> Int4,
         devices_asleep -> Int4,
         received_at -> Timestamptz,
+        batches_not_kept -> Int4,
     }
 }
 

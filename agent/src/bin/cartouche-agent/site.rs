@@ -238,6 +238,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             .with_context(|| format!("opening the spool {}", spool_path.display()))?;
     let (batches, bytes) = spool.depth()?;
     let dropped = spool.dropped()?;
+    let refused = spool.refused()?;
     let link = spool.link_state()?;
     let mut runs = spool.last_runs()?;
     runs.sort();
@@ -253,7 +254,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             "agent_id": enrollment.agent_id,
             "server": enrollment.server,
             "link": link.map(|(up, since)| serde_json::json!({ "up": up, "since": when(since) })),
-            "spool": { "batches": batches, "bytes": bytes, "dropped": dropped },
+            "spool": { "batches": batches, "bytes": bytes, "dropped": dropped, "refused": refused },
             "last_runs": runs.iter().map(|(range, cycle, at)| serde_json::json!({ "range": range, "cycle": cycle, "at": when(*at) })).collect::<Vec<_>>(),
             "local_printers": local,
         });
@@ -266,7 +267,12 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             Some((false, since)) => println!("link     DOWN since {}", when(since)),
             None => println!("link     never started"),
         }
-        println!("spool    {batches} batches waiting ({} KiB); {dropped} dropped when full", bytes.div_ceil(1024));
+        println!("spool    {batches} batches waiting ({} KiB)", bytes.div_ceil(1024));
+        if dropped + refused > 0 {
+            println!(
+                "spool    READINGS LOST when the spool was full: {dropped} older batches dropped, {refused} new batches refused"
+            );
+        }
         for (range, cycle, at) in &runs {
             println!("cycle    {range} {cycle}: last run {}", when(*at));
         }

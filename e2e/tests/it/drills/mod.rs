@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use cartouche_agent::link::{self, Enrollment, LinkHandles, LinkOptions};
 use cartouche_agent::spool::Spool;
+use cartouche_schema::wire::{AgentConfig, RawReading};
 use tokio::sync::{Notify, mpsc, watch};
 
 /// A running agent link (the agent's own code) draining `spool` to its server.
@@ -17,6 +18,8 @@ pub struct Link {
     pub spool: Arc<Mutex<Spool>>,
     pub pushed: Arc<Notify>,
     pub connected: watch::Receiver<bool>,
+    /// The configuration the server sent last.
+    pub config: watch::Receiver<Option<AgentConfig>>,
     stop: watch::Sender<bool>,
     running: tokio::task::JoinHandle<Result<(), link::LinkError>>,
 }
@@ -25,7 +28,7 @@ impl Link {
     pub fn start(enrollment: Enrollment, spool: Spool, options: LinkOptions) -> Link {
         let spool = Arc::new(Mutex::new(spool));
         let pushed = Arc::new(Notify::new());
-        let (config, _) = watch::channel(None);
+        let (config, config_rx) = watch::channel(None);
         let (connected_tx, connected) = watch::channel(false);
         let (run_now, _) = mpsc::unbounded_channel();
         let handles =
@@ -37,7 +40,7 @@ impl Link {
             let _keep = reports_tx;
             link::run(&enrollment, vec![], handles, reports, options, stopped).await
         });
-        Link { spool, pushed, connected, stop, running }
+        Link { spool, pushed, connected, config: config_rx, stop, running }
     }
 
     /// Pushes one batch into the spool (as a cycle does) and wakes the link.
@@ -45,6 +48,11 @@ impl Link {
         let sequence = self.lock().push(payload).expect("the drill's spool has room").sequence;
         self.pushed.notify_one();
         sequence
+    }
+
+    /// Pushes readings as the agent's cycles do (50 a batch); the sequences pushed.
+    pub fn push_readings(&self, readings: &[RawReading]) -> Vec<u64> {
+        readings.chunks(50).map(|chunk| self.push(&serde_json::to_vec(chunk).expect("readings serialise"))).collect()
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Spool> {

@@ -98,6 +98,7 @@ pub fn agent_controls(props: &AgentControlsProps) -> Html {
                         <th scope="col" class="number">{ app.t(Text::DevicesRead) }</th>
                         <th scope="col" class="number">{ app.t(Text::DevicesFailed) }</th>
                         <th scope="col" class="number">{ app.t(Text::DevicesAsleep) }</th>
+                        <th scope="col" class="number">{ app.t(Text::BatchesNotKept) }</th>
                     </tr></thead>
                     <tbody>
                         { for agent.cycle_reports.iter().map(|r| html! {
@@ -112,6 +113,7 @@ pub fn agent_controls(props: &AgentControlsProps) -> Html {
                                 <td class="number">{ r.devices_read }</td>
                                 <td class="number">{ r.devices_failed }</td>
                                 <td class="number">{ r.devices_asleep }</td>
+                                <td class={classes!("number", (r.batches_not_kept > 0).then_some("lost"))}>{ r.batches_not_kept }</td>
                             </tr>
                         }) }
                     </tbody>

@@ -1,0 +1,1 @@
+ALTER TABLE cycle_reports DROP COLUMN batches_not_kept;
