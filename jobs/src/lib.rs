@@ -33,6 +33,28 @@ pub struct JobsConfig {
     pub notify_schedule: String,
     /// Where e-mails go out.
     pub mail: notify::Mail,
+    /// How long raw readings and counter readings are kept (applied with the purge).
+    pub retention: db::retention::Retention,
+}
+
+/// `CARTOUCHE_RETAIN_RAW_DAYS` (default 90; `forever` keeps them) and
+/// `CARTOUCHE_RETAIN_COUNTER_MONTHS` (default `forever`; at least 3).
+fn retention_from_env() -> anyhow::Result<db::retention::Retention> {
+    let read = |name: &str, default: Option<u32>, least: u32| -> anyhow::Result<Option<u32>> {
+        match std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("forever") => Ok(None),
+            Some(v) => {
+                let n: u32 = v.parse().with_context(|| format!("{name}={v:?}: a whole number, or forever"))?;
+                anyhow::ensure!(n >= least, "{name}={n}: at least {least}, or forever");
+                Ok(Some(n))
+            }
+        }
+    };
+    Ok(db::retention::Retention {
+        raw_days: read("CARTOUCHE_RETAIN_RAW_DAYS", Some(90), 1)?,
+        counter_months: read("CARTOUCHE_RETAIN_COUNTER_MONTHS", None, db::retention::MIN_COUNTER_MONTHS)?,
+    })
 }
 
 impl JobsConfig {
@@ -72,6 +94,7 @@ impl JobsConfig {
             reports_schedule,
             notify_schedule,
             mail: notify::Mail::from_env(),
+            retention: retention_from_env()?,
         })
     }
 }
@@ -152,6 +175,7 @@ pub async fn run(
     let enqueue_name = format!("{name}-purge-cron");
     let work_name = format!("{name}-purge");
     let enqueue_target = purge_queue.clone();
+    let retention = config.retention;
 
     Monitor::new()
         .register(move |_| {
@@ -164,6 +188,7 @@ pub async fn run(
             WorkerBuilder::new(work_name.clone())
                 .backend(purge_queue.clone().with_pubsub())
                 .data(db_pool.clone())
+                .data(retention)
                 .build(maintenance::purge_ended_credentials)
         })
         .register(move |_| {

@@ -93,6 +93,7 @@ async fn the_cron_schedule_enqueues_the_purge_and_a_worker_runs_it() -> anyhow::
         reports_schedule: "* * * * * *".into(),
         notify_schedule: "* * * * * *".into(),
         mail: cartouche_jobs::notify::Mail::default(),
+        retention: Default::default(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let workers = tokio::spawn(cartouche_jobs::run(config, async {

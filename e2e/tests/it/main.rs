@@ -23,6 +23,7 @@ mod outage;
 mod pagination;
 mod reports;
 mod response_cache;
+mod retention;
 mod roles;
 mod scale_out;
 mod shipments;

@@ -85,6 +85,7 @@ async fn two_worker_processes_make_each_report_and_send_each_notification_once()
             reports_schedule: "* * * * * *".into(),
             notify_schedule: "* * * * * *".into(),
             mail: cartouche_jobs::notify::Mail::default(),
+            retention: Default::default(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);

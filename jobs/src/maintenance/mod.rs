@@ -1,10 +1,12 @@
-//! Housekeeping of the authentication tables.
+//! Housekeeping: the authentication tables, and the retention of raw readings and counter
+//! readings (`schema::db::retention`).
 
 use apalis::prelude::*;
 use apalis_cron::Tick;
 use apalis_postgres::PostgresStorage;
 use cartouche_schema::db::Pool;
 use cartouche_schema::db::api_tokens::ApiToken;
+use cartouche_schema::db::retention::{self, Removed, Retention};
 use cartouche_schema::db::sessions::Session;
 use cartouche_schema::db::throttle;
 use chrono::{Duration, Utc};
@@ -55,9 +57,18 @@ pub async fn enqueue_purge(tick: Tick, queue: Data<PostgresStorage<PurgeEndedCre
     Ok(())
 }
 
-/// Queue handler.
-pub async fn purge_ended_credentials(job: PurgeEndedCredentials, pool: Data<Pool>) -> Result<(), BoxDynError> {
+/// Queue handler: the credentials, then the retention of readings.
+pub async fn purge_ended_credentials(
+    job: PurgeEndedCredentials,
+    pool: Data<Pool>,
+    retention: Data<Retention>,
+) -> Result<(), BoxDynError> {
     let purged = purge(&pool, Utc::now()).await.map_err(|e| -> BoxDynError { e.into() })?;
     tracing::info!(job.name = "PurgeEndedCredentials", job.tick = job.tick, ?purged, "purged ended credentials");
+    let mut conn = pool.get().await.map_err(|e| -> BoxDynError { e.into() })?;
+    let removed = retention::apply(&mut conn, *retention, Utc::now()).await?;
+    if removed != Removed::default() {
+        tracing::info!(job.tick = job.tick, ?removed, "readings past their retention removed");
+    }
     Ok(())
 }

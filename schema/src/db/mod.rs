@@ -17,6 +17,7 @@ pub mod forecasts;
 pub mod notifications;
 pub mod page;
 pub mod reports;
+pub mod retention;
 pub mod schema;
 pub mod scope;
 pub mod sessions;

@@ -3,6 +3,8 @@
 mod site;
 mod snmp_args;
 mod technician;
+#[cfg(windows)]
+mod windows;
 
 use clap::{Parser, Subcommand};
 
@@ -34,11 +36,23 @@ enum Command {
     /// How the agent on this machine is doing: its link, the readings waiting, the last
     /// cycles. Exits with 3 when the link is down (for monitoring).
     Status(site::StatusArgs),
+    /// The agent as a Windows service: install, uninstall.
+    #[cfg(windows)]
+    #[command(subcommand)]
+    Service(windows::ServiceCommand),
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    #[cfg(windows)]
+    if let Command::Service(service) = cli.command {
+        return match service {
+            // The Service Control Manager's start: logs go to a file, the SCM runs the show.
+            windows::ServiceCommand::Run(args) => windows::dispatch(args),
+            windows::ServiceCommand::Install(args) => windows::install(args),
+            windows::ServiceCommand::Uninstall => windows::uninstall(),
+        };
+    }
     // The service says what it does; a technician's command only what went wrong.
     // CARTOUCHE_LOG (tracing's filter syntax) overrides both.
     let default = if matches!(cli.command, Command::Run(_)) { "info" } else { "warn" };
@@ -51,11 +65,16 @@ async fn main() -> anyhow::Result<()> {
     } else {
         builder.init();
     }
-    match cli.command {
-        Command::Inspect(args) => technician::inspect(args).await,
-        Command::Scan(args) => technician::scan(args).await,
-        Command::Enroll(args) => site::enroll(args).await,
-        Command::Run(args) => site::run(args).await,
-        Command::Status(args) => site::status(args).await,
-    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Inspect(args) => technician::inspect(args).await,
+            Command::Scan(args) => technician::scan(args).await,
+            Command::Enroll(args) => site::enroll(args).await,
+            Command::Run(args) => site::run(args).await,
+            Command::Status(args) => site::status(args).await,
+            #[cfg(windows)]
+            Command::Service(_) => unreachable!("handled before the runtime starts"),
+        }
+    })
 }

@@ -14,8 +14,12 @@ use secrecy::ExposeSecret as _;
 
 use crate::snmp_args::secret;
 
-/// Where an enrolled agent keeps its identity unless told otherwise.
-const DEFAULT_ENROLLMENT: &str = "/var/lib/cartouche-agent/agent.json";
+/// Where an enrolled agent keeps its identity unless told otherwise: the systemd unit's state
+/// folder, or on Windows the service's folder under ProgramData.
+#[cfg(not(windows))]
+pub const DEFAULT_ENROLLMENT: &str = "/var/lib/cartouche-agent/agent.json";
+#[cfg(windows)]
+pub const DEFAULT_ENROLLMENT: &str = r"C:\ProgramData\Cartouche\agent.json";
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum SpoolFull {
@@ -50,7 +54,7 @@ pub struct EnrollArgs {
     pub ca: Option<PathBuf>,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct RunArgs {
     /// The enrollment saved by `enroll`.
     #[arg(long, env = "CARTOUCHE_AGENT_CONFIG", value_name = "FILE", default_value = DEFAULT_ENROLLMENT)]
@@ -105,6 +109,7 @@ pub struct StatusArgs {
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
+#[cfg(unix)]
 async fn signalled() {
     let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
         let _ = tokio::signal::ctrl_c().await;
@@ -116,8 +121,21 @@ async fn signalled() {
     }
 }
 
-/// This machine's host name, for the console (`/etc/hostname`, else the kernel's).
+/// Resolves on Ctrl-C (a console run; the Windows service stops through its control handler).
+#[cfg(not(unix))]
+async fn signalled() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("interrupted; stopping");
+}
+
+/// This machine's host name, for the console (`/etc/hostname`, else the kernel's; on Windows
+/// the computer name).
 fn host_name() -> String {
+    if cfg!(windows)
+        && let Some(name) = std::env::var("COMPUTERNAME").ok().filter(|n| !n.trim().is_empty())
+    {
+        return name.trim().to_owned();
+    }
     ["/etc/hostname", "/proc/sys/kernel/hostname"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
@@ -150,6 +168,19 @@ pub async fn enroll(args: EnrollArgs) -> anyhow::Result<()> {
 
 /// The service: the link and the cycles until a signal or a refusal.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let outcome = run_until(args, signalled()).await;
+    if let Err(err) = &outcome
+        && let Some(link::LinkError::Refused(_)) = err.downcast_ref::<link::LinkError>()
+    {
+        // EX_CONFIG: the systemd unit does not restart an agent the server refuses.
+        eprintln!("Error: {err:#}");
+        std::process::exit(78);
+    }
+    outcome
+}
+
+/// The link and the cycles until `shutdown` resolves or the server refuses the agent.
+pub async fn run_until(args: RunArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let RunArgs {
         config,
         spool,
@@ -184,15 +215,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let sweep = SweepConfig { port: snmp_port, rate, concurrency, read, ..SweepConfig::default() };
     let options = cartouche_agent::cycles::CycleOptions { engine, sweep, local };
     let link_options = link::LinkOptions::default();
-    let outcome = cartouche_agent::service::run_agent(enrollment, set, spool, options, link_options, signalled()).await;
-    if let Err(err) = &outcome
-        && let Some(link::LinkError::Refused(_)) = err.downcast_ref::<link::LinkError>()
-    {
-        // EX_CONFIG: the systemd unit does not restart an agent the server refuses.
-        eprintln!("Error: {err:#}");
-        std::process::exit(78);
-    }
-    outcome
+    cartouche_agent::service::run_agent(enrollment, set, spool, options, link_options, shutdown).await
 }
 
 /// Where local printers are read, from `--cups` and `--ipp-usb-ports`; `None` when both are off.
