@@ -168,7 +168,11 @@ pub fn install(args: InstallArgs) -> anyhow::Result<()> {
             ServiceAction { action_type: ServiceActionType::Restart, delay: Duration::from_secs(300) },
         ]),
     })?;
-    service.set_failure_actions_on_non_crash_failures(true)?;
+    // An agent that stops on an error (not only a crash) is restarted too; older systems
+    // (and Wine) do not know this setting, which is no reason to give up the install.
+    if let Err(err) = service.set_failure_actions_on_non_crash_failures(true) {
+        eprintln!("note: the service restarts after crashes only (this system refused the setting for errors: {err})");
+    }
     if args.no_start {
         eprintln!("service {NAME} installed; start it with: sc start {NAME}");
     } else {
