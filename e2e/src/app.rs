@@ -229,6 +229,20 @@ impl TestApp {
         Ok((tenant, admin, key))
     }
 
+    /// A discovery range of `site` over `ranges` (default schedules) made by `admin`; its id.
+    pub async fn discovery_range(admin: &GraphqlClient, site: &str, ranges: &str) -> anyhow::Result<String> {
+        Ok(admin
+            .data(
+                "mutation($site: ID!, $ranges: String!) { createDiscoveryRange(input: { siteId: $site, name: \"HQ\", ranges: $ranges }) { id } }",
+                json!({ "site": site, "ranges": ranges }),
+                "createDiscoveryRange",
+            )
+            .await?["id"]
+            .as_str()
+            .context("no range id")?
+            .to_owned())
+    }
+
     /// A site (Europe/Paris) made by `admin`, and a one-use enrollment key for it: agents
     /// enrolled with it scan the site's ranges. Returns the site id and the key.
     pub async fn site_with_enrollment_key(admin: &GraphqlClient, name: &str) -> anyhow::Result<(String, String)> {

@@ -146,12 +146,16 @@ async fn main() -> anyhow::Result<()> {
         Some(tool) => {
             let mut peer = tokio::process::Command::new(tool);
             peer.args(["-p", &cli.port.to_string(), "-w", "0", "-i"]).arg(&hosts).arg("public");
-            let (elapsed, peak_kb, stdout, _) = run_measured(peer).await?;
+            let (peer_elapsed, peak_kb, stdout, _) = run_measured(peer).await?;
             let answered = stdout.lines().filter(|l| l.contains('[')).count();
             println!(
                 "  onesixtyone (sweep only)  {:>7.2} s  {answered} devices answered  (peak RSS {:.1} MB)",
-                elapsed.as_secs_f64(),
+                peer_elapsed.as_secs_f64(),
                 peak_kb as f64 / 1024.0
+            );
+            println!(
+                "  ratio: onesixtyone's sweep alone takes {:.2}× the time of Cartouche's sweep, reading and classification",
+                peer_elapsed.as_secs_f64() / elapsed.as_secs_f64()
             );
         }
         None => println!("  onesixtyone: not installed (apt-get install onesixtyone)"),

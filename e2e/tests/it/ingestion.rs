@@ -27,17 +27,7 @@ async fn readings_become_devices_counters_supplies_and_alerts() {
     let app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
-    let range = admin
-        .data(
-            "mutation($site: ID!) { createDiscoveryRange(input: { siteId: $site, name: \"HQ\", ranges: \"10.9.0.0/24\" }) { id } }",
-            json!({ "site": site }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let range = TestApp::discovery_range(&admin, &site, "10.9.0.0/24").await.unwrap();
     let (agent_id, credential) = agent_socket::enrolled(&app, &key, "pc-hq").await.unwrap();
     let agent: Uuid = agent_id.parse().unwrap();
     let (mut socket, _) = agent_socket::connect(&app, &agent_id, &credential).await.unwrap();

@@ -11,24 +11,13 @@ use cartouche_schema::wire::{Cycle, RawReading};
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readings_past_their_retention_go_and_the_rest_stays() {
     let app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
-    let range = admin
-        .data(
-            "mutation($site: ID!) { createDiscoveryRange(input: { siteId: $site, name: \"HQ\", ranges: \"10.9.0.0/24\" }) { id } }",
-            json!({ "site": site }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let range = TestApp::discovery_range(&admin, &site, "10.9.0.0/24").await.unwrap();
     let mut conn = app.db.conn().await.unwrap();
     // A month partition of long ago (as the api made it then).
     diesel::sql_query(

@@ -20,7 +20,6 @@ use cartouche_schema::wire::{Cycle, RawReading};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use rand::Rng as _;
-use serde_json::json;
 
 use super::Link;
 
@@ -38,17 +37,7 @@ async fn drill_the_api_killed_twenty_times_during_uploads_loses_and_repeats_noth
     let mut app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
-    let range = admin
-        .data(
-            "mutation($site: ID!) { createDiscoveryRange(input: { siteId: $site, name: \"HQ\", ranges: \"10.9.0.0/24\" }) { id } }",
-            json!({ "site": site }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let range = TestApp::discovery_range(&admin, &site, "10.9.0.0/24").await.unwrap();
     let mut enrollment = link::enroll(&app.base_url, &key, "pc-hq", None).await.unwrap();
     let agent_id: uuid::Uuid = enrollment.agent_id.parse().unwrap();
     // From here on only the killable process serves: the in-process api stops, so that what

@@ -91,17 +91,7 @@ async fn drill_a_thousand_agents_come_back_after_an_api_restart_with_nothing_los
         .as_str()
         .unwrap()
         .to_owned();
-    let range = admin
-        .data(
-            "mutation($site: ID!) { createDiscoveryRange(input: { siteId: $site, name: \"HQ\", ranges: \"10.20.0.0/16\" }) { id } }",
-            json!({ "site": site }),
-            "createDiscoveryRange",
-        )
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let range = TestApp::discovery_range(&admin, &site, "10.20.0.0/16").await.unwrap();
 
     // A thousand enrollments (as many hosts), then a thousand links started at once.
     let server = format!("http://{}", relay.address);
