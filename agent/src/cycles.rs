@@ -154,6 +154,17 @@ pub async fn run(
     Ok(CycleOutcome { readings, report })
 }
 
+/// The most varbinds one walk of a counters or alerts cycle may bring. Those cycles walk a
+/// known device's counter and alert tables only: the largest such walk over the 58 recordings
+/// is 120 varbinds, and a full Printer-MIB alert table of 50 alerts is 450. A device that loops
+/// (GETNEXT never reaching the end) is cut here instead of at the discovery's cap, which would
+/// cost every cycle of it thousands of requests.
+const KNOWN_WALK_CAP: usize = 2_000;
+
+fn known_walk_cap(cap: usize) -> usize {
+    cap.min(KNOWN_WALK_CAP)
+}
+
 /// Reads the known devices' part of the plan for `cycle`, a bounded number at once.
 async fn read_known(
     devices: &[&KnownDevice],
@@ -192,8 +203,15 @@ async fn read_known(
             let mut session = Session::new(target.clone(), engine);
             let mut walk = Walk::new();
             let mut notes = Vec::new();
-            let outcome =
-                read_cycles(&mut session, &[&plan], &mut walk, &mut notes, read.walk_cap, read.max_repetitions).await;
+            let outcome = read_cycles(
+                &mut session,
+                &[&plan],
+                &mut walk,
+                &mut notes,
+                known_walk_cap(read.walk_cap),
+                read.max_repetitions,
+            )
+            .await;
             // It answered, but only after a timeout: asleep or busy when the cycle came.
             let slept = session.timeouts > 0;
             let reading =

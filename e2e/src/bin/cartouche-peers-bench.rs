@@ -289,7 +289,9 @@ impl Score {
             self.pages.1 += 1;
             self.pages.0 += usize::from(found.pages == Some(pages));
         }
-        if let Some(n) = expected["n_supplies_expected"].as_u64().filter(|n| *n > 0) {
+        // The rows of the recording's supplies table (prtMarkerSuppliesTable). LibreNMS's own
+        // expectation counts paper trays among supplies too, which neither tool calls supplies.
+        if let Some(n) = expected["n_supplies_raw"].as_u64().filter(|n| *n > 0) {
             self.supplies.1 += 1;
             self.supplies.0 += usize::from(found.supplies == usize::try_from(n).unwrap_or(0));
         }
