@@ -273,6 +273,15 @@ mod tests {
         std::env::temp_dir().join(format!("cartouche-spool-{}-{}.db", std::process::id(), rand_suffix()))
     }
 
+    /// Removes a test spool with its WAL and shared-memory files.
+    fn remove(path: &std::path::Path) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
     fn rand_suffix() -> u128 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
     }
@@ -295,7 +304,7 @@ mod tests {
         drop(spool);
         let mut spool = Spool::open(&path, 1 << 20, FullPolicy::RefuseNew).unwrap();
         assert_eq!(spool.push(b"four").unwrap().sequence, 4);
-        let _ = std::fs::remove_file(&path);
+        remove(&path);
     }
 
     #[test]
@@ -321,6 +330,8 @@ mod tests {
         spool.ack(first).unwrap();
         let pushed = spool.push(&[1, 2, 3]).unwrap();
         assert_eq!(pushed.sequence, kept + 1);
+        drop(spool);
+        remove(&path);
     }
 
     #[test]
@@ -339,6 +350,8 @@ mod tests {
             use std::os::unix::fs::PermissionsExt as _;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
+        drop(spool);
+        remove(&path);
     }
 
     #[test]
@@ -358,7 +371,7 @@ mod tests {
         let mut runs = spool.last_runs().unwrap();
         runs.sort();
         assert_eq!(runs, vec![("branch".into(), "discovery".into(), 50), ("hq".into(), "counters".into(), 200)]);
-        let _ = std::fs::remove_file(&path);
+        remove(&path);
     }
 
     #[test]
@@ -369,7 +382,7 @@ mod tests {
         assert!(matches!(refuse.push(b"abc"), Err(SpoolError::Full { bytes: 8, limit: 10 })));
         assert!(matches!(refuse.push(&[0; 11]), Err(SpoolError::TooLarge(11))));
         assert_eq!(refuse.depth().unwrap(), (1, 8));
-        let _ = std::fs::remove_file(&path);
+        remove(&path);
 
         let path = temp();
         let mut drop_oldest = Spool::open(&path, 10, FullPolicy::DropOldest).unwrap();
@@ -387,6 +400,6 @@ mod tests {
         drop(drop_oldest);
         let reopened = Spool::open(&path, 10, FullPolicy::DropOldest).unwrap();
         assert_eq!(reopened.depth().unwrap(), (2, 10), "the count survives a restart");
-        let _ = std::fs::remove_file(&path);
+        remove(&path);
     }
 }
