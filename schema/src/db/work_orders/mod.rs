@@ -107,14 +107,23 @@ impl<'a> NewEvent<'a> {
 mod figures;
 mod rules;
 mod telemetry;
+mod workflow;
 
 pub use figures::{FaultDuration, OpenFaultGroup, fault_durations, open_fault_groups, service_costs};
 pub use rules::{LabourRate, NewWorkOrderRule, WorkOrderRule, rates_for};
 use rules::{UP, rules_for};
 pub use telemetry::{Followed, Triaged, follow, triage};
+pub use workflow::{Change, ChangeError};
 
-/// Queues the api replicas' change event of a work order (delivered at commit).
-async fn notify(conn: &mut AsyncPgConnection, order: &WorkOrder, kind: &str) -> QueryResult<()> {
+/// Writes a work order's new events and queues the api replicas' change event (`created` or
+/// `updated`, delivered at commit): every change of a work order ends here.
+async fn record(
+    conn: &mut AsyncPgConnection,
+    order: &WorkOrder,
+    kind: &str,
+    events: &[NewEvent<'_>],
+) -> QueryResult<()> {
+    diesel::insert_into(work_order_events::table).values(events).execute(conn).await?;
     diesel::sql_query(
         "SELECT pg_notify($1, json_build_object('entity', 'work_order', 'kind', $2::text, \
                 'tenant_id', $3::uuid, 'id', $4::uuid)::text)",
@@ -337,8 +346,7 @@ impl WorkOrder {
             if let Some(user) = request.assignee_id {
                 events.push(NewEvent { assignee_id: Some(user), ..NewEvent::new(order.id, actor, "assigned") });
             }
-            diesel::insert_into(work_order_events::table).values(&events).execute(conn).await?;
-            notify(conn, &order, "created").await?;
+            record(conn, &order, "created", &events).await?;
             Ok(order)
         })
         .await
@@ -412,88 +420,6 @@ impl WorkOrder {
             .load(conn)
             .await
     }
-
-    /// Applies a person's change (status, assignee, comment, what the repair took) in one
-    /// transaction, the work order locked; each part is an event. Assigning someone to an
-    /// open work order makes it assigned; taking the assignee off an assigned one reopens it.
-    pub async fn change(
-        conn: &mut AsyncPgConnection,
-        scope: &Scope,
-        id: Uuid,
-        actor: Option<Uuid>,
-        change: Change,
-    ) -> Result<WorkOrder, ChangeError> {
-        conn.transaction(async |conn| {
-            let order: WorkOrder = work_orders::table
-                .find(id)
-                .filter(work_orders::tenant_id.eq_any(scope.tenant_ids()))
-                .select(WorkOrder::as_select())
-                .for_update()
-                .get_result(conn)
-                .await?;
-            let mut events: Vec<NewEvent<'_>> = Vec::new();
-            let mut assignee = order.assignee_id;
-            if let Some(new) = change.assignee
-                && new != order.assignee_id
-            {
-                if let Some(user) = new {
-                    check_assignee(conn, order.tenant_id, user).await.map_err(|e| match e {
-                        OpenError::Assignee(e) => ChangeError::Assignee(e),
-                        OpenError::Db(e) => ChangeError::Db(e),
-                        _ => ChangeError::Db(diesel::result::Error::NotFound),
-                    })?;
-                }
-                assignee = new;
-                events.push(NewEvent { assignee_id: new, ..NewEvent::new(id, actor, "assigned") });
-            }
-            let from = order.status();
-            let to = match change.status {
-                Some(to) => {
-                    from.check_move(to, assignee.is_some()).map_err(ChangeError::Status)?;
-                    to
-                }
-                None if from == Status::Open && assignee.is_some() && order.assignee_id.is_none() => Status::Assigned,
-                None if from == Status::Assigned && assignee.is_none() => Status::Open,
-                None => from,
-            };
-            if to != from {
-                events.push(NewEvent {
-                    from_status: Some(from.name()),
-                    to_status: Some(to.name()),
-                    ..NewEvent::new(id, actor, "status")
-                });
-            }
-            if (change.labour_minutes.is_some() || change.parts_cost.is_some()) && to != Status::Closed {
-                return Err(ChangeError::ActualsBeforeClosing);
-            }
-            if let Some(text) = change.comment.as_deref() {
-                events.push(NewEvent { body: Some(text), ..NewEvent::new(id, actor, "comment") });
-            }
-            if events.is_empty() && change.labour_minutes.is_none() && change.parts_cost.is_none() {
-                return Err(ChangeError::Nothing);
-            }
-            let now = Utc::now();
-            let closed_at =
-                if to.is_final() { order.closed_at.filter(|_| from.is_final()).or(Some(now)) } else { None };
-            let updated = diesel::update(work_orders::table.find(id))
-                .set((
-                    work_orders::status.eq(to.name()),
-                    work_orders::assignee_id.eq(assignee),
-                    work_orders::closed_at.eq(closed_at),
-                    work_orders::close_proposed.eq(order.close_proposed && !from.is_final() && !to.is_final()),
-                    work_orders::labour_minutes.eq(change.labour_minutes.or(order.labour_minutes)),
-                    work_orders::parts_cost.eq(change.parts_cost.or(order.parts_cost)),
-                    work_orders::updated_at.eq(now),
-                ))
-                .returning(WorkOrder::as_returning())
-                .get_result(conn)
-                .await?;
-            diesel::insert_into(work_order_events::table).values(&events).execute(conn).await?;
-            notify(conn, &updated, "updated").await?;
-            Ok(updated)
-        })
-        .await
-    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -505,31 +431,4 @@ pub struct WorkOrderFilter {
     pub site: Option<Uuid>,
     pub assignee: Option<Uuid>,
     pub specialist: Option<bool>,
-}
-
-/// A person's change of a work order; every part is optional.
-#[derive(Clone, Debug, Default)]
-pub struct Change {
-    pub status: Option<Status>,
-    /// `Some(None)` takes the assignee off.
-    pub assignee: Option<Option<Uuid>>,
-    pub comment: Option<String>,
-    /// What the repair took (only when closing).
-    pub labour_minutes: Option<i32>,
-    pub parts_cost: Option<Micros>,
-}
-
-#[derive(Debug)]
-pub enum ChangeError {
-    Status(maintenance::StatusError),
-    Assignee(AssigneeError),
-    ActualsBeforeClosing,
-    Nothing,
-    Db(diesel::result::Error),
-}
-
-impl From<diesel::result::Error> for ChangeError {
-    fn from(err: diesel::result::Error) -> ChangeError {
-        ChangeError::Db(err)
-    }
 }

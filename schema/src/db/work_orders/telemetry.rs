@@ -63,11 +63,13 @@ pub async fn triage(conn: &mut AsyncPgConnection, catalogue: &FaultCatalogue, li
                     .returning(WorkOrder::as_returning())
                     .get_result(conn)
                     .await?;
-                diesel::insert_into(work_order_events::table)
-                    .values(NewEvent { body: Some(&body), ..NewEvent::new(order.id, None, "comment") })
-                    .execute(conn)
-                    .await?;
-                notify(conn, &order, "updated").await?;
+                record(
+                    conn,
+                    &order,
+                    "updated",
+                    &[NewEvent { body: Some(&body), ..NewEvent::new(order.id, None, "comment") }],
+                )
+                .await?;
                 continue;
             }
             let estimate = maintenance::estimate(fault, alert.training_level.as_deref(), |s| {
@@ -88,11 +90,13 @@ pub async fn triage(conn: &mut AsyncPgConnection, catalogue: &FaultCatalogue, li
                 .optional()?;
             let Some(order) = order else { continue };
             let body = format!("Opened by the rule {:?}.", rule.name);
-            diesel::insert_into(work_order_events::table)
-                .values(NewEvent { body: Some(&body), ..NewEvent::new(order.id, None, "opened") })
-                .execute(conn)
-                .await?;
-            notify(conn, &order, "created").await?;
+            record(
+                conn,
+                &order,
+                "created",
+                &[NewEvent { body: Some(&body), ..NewEvent::new(order.id, None, "opened") }],
+            )
+            .await?;
             opened += 1;
         }
         let ids: Vec<Uuid> = alerts.iter().map(|a| a.id).collect();
@@ -188,8 +192,7 @@ pub async fn follow(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Fol
                 .returning(WorkOrder::as_returning())
                 .get_result(conn)
                 .await?;
-            diesel::insert_into(work_order_events::table).values(&events).execute(conn).await?;
-            notify(conn, &updated, "updated").await?;
+            record(conn, &updated, "updated", &events).await?;
         }
         Ok(done)
     })
