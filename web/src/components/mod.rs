@@ -6,6 +6,7 @@ pub mod format;
 pub mod gauge;
 pub mod lang_switch;
 pub mod paged;
+pub mod reload;
 pub mod schedule;
 pub mod shell;
 pub mod sites;

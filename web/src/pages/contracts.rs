@@ -8,34 +8,20 @@ use yew_router::prelude::*;
 
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
+use crate::components::reload::use_reloaded;
 use crate::components::sites::{sorted, use_site_names};
 use crate::context::use_app;
 use crate::i18n::Text;
 use crate::queries::{self, Bill as BillQuery, CreatePricePlan, DeletePricePlan, PricePlans};
 use crate::route::Route;
 
-type Plan = queries::price_plans::PricePlansPricePlans;
 type MonthBill = queries::bill::BillBill;
 
 #[function_component(Contracts)]
 pub fn contracts() -> Html {
     let app = use_app();
     let sites = use_site_names();
-    let plans = use_state(|| None::<Result<Vec<Plan>, ApiError>>);
-    let version = use_state(|| 0u32);
-    {
-        let (api, plans) = (app.api.clone(), plans.clone());
-        use_effect_with(*version, move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                let found = api.run::<PricePlans>(queries::price_plans::Variables {}).await;
-                plans.set(Some(found.map(|d| d.price_plans)));
-            });
-        });
-    }
-    let reload = {
-        let version = version.clone();
-        Callback::from(move |()| version.set(*version + 1))
-    };
+    let (plans, reload) = use_reloaded::<PricePlans>(queries::price_plans::Variables {});
     let delete = {
         let (api, reload, question) = (app.api.clone(), reload.clone(), app.t(Text::ConfirmDelete));
         Callback::from(move |id: String| {
@@ -57,7 +43,7 @@ pub fn contracts() -> Html {
             if can_edit {
                 <NewPlan sites={sorted(&sites)} on_created={reload.clone()} />
             }
-            { match &*plans {
+            { match plans.as_ref().map(|answer| answer.as_ref().map(|d| &d.price_plans)) {
                 None => html! { <p role="status">{ app.t(Text::Loading) }</p> },
                 Some(Err(error)) => html! { <p class="form-error" role="alert">{ &error.message }</p> },
                 Some(Ok(list)) if list.is_empty() => html! { <p class="empty">{ app.t(Text::NoPlans) }</p> },

@@ -10,6 +10,7 @@ use yew_router::prelude::*;
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
 use crate::components::format::short_time;
+use crate::components::reload::use_reloaded;
 use crate::components::sites::use_site_names;
 use crate::context::{AppContext, use_app};
 use crate::i18n::Text;
@@ -206,20 +207,7 @@ const SKILLS: [(&str, &str); 3] =
 #[function_component(RulesAndRates)]
 fn rules_and_rates() -> Html {
     let app = use_app();
-    let version = use_state(|| 0u32);
-    let data = use_state(|| None::<Result<queries::work_order_rules::ResponseData, ApiError>>);
-    {
-        let (api, data) = (app.api.clone(), data.clone());
-        use_effect_with(*version, move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                data.set(Some(api.run::<WorkOrderRules>(queries::work_order_rules::Variables {}).await));
-            });
-        });
-    }
-    let reload = {
-        let version = version.clone();
-        Callback::from(move |()| version.set(*version + 1))
-    };
+    let (data, reload) = use_reloaded::<WorkOrderRules>(queries::work_order_rules::Variables {});
     let delete = {
         let (api, reload) = (app.api.clone(), reload.clone());
         Callback::from(move |id: String| {

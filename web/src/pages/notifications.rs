@@ -8,6 +8,7 @@ use yew::prelude::*;
 use crate::api::ApiError;
 use crate::components::form::{Field, FormError};
 use crate::components::format::short_time;
+use crate::components::reload::use_reloaded;
 use crate::context::use_app;
 use crate::i18n::Text;
 use crate::pages::maintenance::word;
@@ -131,20 +132,7 @@ fn preferences(props: &PreferencesProps) -> Html {
 #[function_component(Admin)]
 fn admin() -> Html {
     let app = use_app();
-    let version = use_state(|| 0u32);
-    let data = use_state(|| None::<Result<queries::notification_admin::ResponseData, ApiError>>);
-    {
-        let (api, data) = (app.api.clone(), data.clone());
-        use_effect_with(*version, move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                data.set(Some(api.run::<NotificationAdmin>(queries::notification_admin::Variables {}).await));
-            });
-        });
-    }
-    let reload = {
-        let version = version.clone();
-        Callback::from(move |()| version.set(*version + 1))
-    };
+    let (data, reload) = use_reloaded::<NotificationAdmin>(queries::notification_admin::Variables {});
     let delete = {
         let (api, reload) = (app.api.clone(), reload.clone());
         Callback::from(move |id: String| {
