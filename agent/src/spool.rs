@@ -5,7 +5,10 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+/// How long a statement waits for another connection's lock before it fails.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What happens when the spool is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +53,12 @@ pub struct Pushed {
     pub dropped: u64,
 }
 
+/// A write transaction that takes (or waits for) the write lock first: a deferred one that read
+/// before writing would fail at once if another connection had written meanwhile.
+fn write(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, SpoolError> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
 pub struct Spool {
     conn: Connection,
     limit: u64,
@@ -59,6 +68,9 @@ pub struct Spool {
 impl Spool {
     pub fn open(path: &Path, limit: u64, policy: FullPolicy) -> Result<Spool, SpoolError> {
         let conn = Connection::open(path)?;
+        // Another connection (`status`, a second look) may hold the database for a moment:
+        // wait for it rather than fail a write, which would stop the service.
+        conn.busy_timeout(BUSY_WAIT)?;
         // The spool keeps the last configuration, SNMP secrets included: owner only.
         #[cfg(unix)]
         {
@@ -81,6 +93,16 @@ impl Spool {
         // batches waiting or ten thousand; it is recomputed here in case an older agent (or a
         // hand) changed the table.
         Ok(Spool { conn, limit, policy })
+    }
+
+    /// Opens the spool of a running (or stopped) agent to look at it, as `status` does: read
+    /// only, so that it never takes a write lock the service would have to wait for. Writing
+    /// through it fails.
+    pub fn inspect(path: &Path) -> Result<Spool, SpoolError> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(BUSY_WAIT)?;
+        Ok(Spool { conn, limit: u64::MAX, policy: FullPolicy::RefuseNew })
     }
 
     fn meta(&self, key: &str) -> Result<u64, SpoolError> {
@@ -119,7 +141,7 @@ impl Spool {
         if size > self.limit {
             return Err(SpoolError::TooLarge(size));
         }
-        let tx = self.conn.transaction()?;
+        let tx = write(&mut self.conn)?;
         let mut dropped = 0;
         let stored: i64 = tx.query_row("SELECT value FROM meta WHERE key = 'bytes'", [], |r| r.get(0))?;
         let mut bytes = u64::try_from(stored).unwrap_or(0);
@@ -255,7 +277,7 @@ impl Spool {
     /// Forgets every batch up to and including `sequence` (the server stored them).
     pub fn ack(&mut self, sequence: u64) -> Result<usize, SpoolError> {
         let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
-        let tx = self.conn.transaction()?;
+        let tx = write(&mut self.conn)?;
         let freed: i64 =
             tx.query_row("SELECT coalesce(sum(bytes), 0) FROM batches WHERE sequence <= ?1", [sequence], |r| r.get(0))?;
         let deleted = tx.execute("DELETE FROM batches WHERE sequence <= ?1", [sequence])?;
@@ -400,6 +422,61 @@ mod tests {
         drop(drop_oldest);
         let reopened = Spool::open(&path, 10, FullPolicy::DropOldest).unwrap();
         assert_eq!(reopened.depth().unwrap(), (2, 10), "the count survives a restart");
+        remove(&path);
+    }
+
+    /// `cartouche-agent status` (or anything else) opening the spool while the service writes
+    /// it: the service's writes wait for the other connection instead of failing (a failed push
+    /// stopped the service and lost the cycle's readings), and a look never writes.
+    #[test]
+    fn a_reader_beside_the_running_agent_never_makes_a_write_fail() {
+        let path = temp();
+        let mut spool = Spool::open(&path, 1 << 30, FullPolicy::RefuseNew).unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // One looks as `status` does, one opens the spool fully (which writes its byte count).
+        let readers: Vec<_> = [true, false]
+            .into_iter()
+            .map(|read_only| {
+                let (path, done) = (path.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut looks = 0u32;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) || looks == 0 {
+                        let status = if read_only {
+                            Spool::inspect(&path).unwrap()
+                        } else {
+                            Spool::open(&path, 1 << 30, FullPolicy::RefuseNew).unwrap()
+                        };
+                        status.depth().unwrap();
+                        status.load_config().unwrap();
+                        status.last_runs().unwrap();
+                        looks += 1;
+                    }
+                    looks
+                })
+            })
+            .collect();
+        for i in 0..300u32 {
+            let sequence = spool.push(&i.to_be_bytes()).unwrap().sequence;
+            spool.save_config(format!("{{\"n\":{i}}}").as_bytes(), i64::from(i)).unwrap();
+            spool.record_run("hq", "counters", i64::from(i)).unwrap();
+            spool.record_link(i % 2 == 0, i64::from(i)).unwrap();
+            if i % 10 == 9 {
+                spool.ack(sequence).unwrap();
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            assert!(reader.join().unwrap() > 0);
+        }
+        assert_eq!(spool.depth().unwrap(), (0, 0));
+        let mut status = Spool::inspect(&path).unwrap();
+        assert!(status.save_config(b"{}", 0).is_err(), "a look never writes");
+        assert_eq!(status.load_config().unwrap(), Some((b"{\"n\":299}".to_vec(), 299)));
+        drop(status);
+        drop(spool);
+        // And with the agent stopped (its WAL files gone with its last connection).
+        assert!(!std::path::Path::new(&format!("{}-wal", path.display())).exists());
+        assert_eq!(Spool::inspect(&path).unwrap().load_config().unwrap().map(|(_, at)| at), Some(299));
         remove(&path);
     }
 }

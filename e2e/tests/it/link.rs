@@ -135,7 +135,7 @@ async fn the_whole_agent_shows_its_link_to_status_and_stops_for_good_when_revoke
     let spool_path = dir.join("spool.db");
     let spool = Spool::open(&spool_path, 1 << 20, FullPolicy::DropOldest).unwrap();
     // `status` reads the same database from another process while the agent runs.
-    let status = Spool::open(&spool_path, 1 << 20, FullPolicy::DropOldest).unwrap();
+    let status = Spool::inspect(&spool_path).unwrap();
     let profiles = Arc::new(cartouche_schema::profiles::ProfileSet::builtin().unwrap());
     let options = CycleOptions { engine: Default::default(), sweep: Default::default(), local: None };
     let link_options = LinkOptions { heartbeat: Duration::from_millis(300), ..LinkOptions::default() };

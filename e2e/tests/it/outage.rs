@@ -124,7 +124,7 @@ async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
     let dir = std::env::temp_dir().join(format!("cartouche-outage-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&dir).unwrap();
     let spool_path = dir.join("spool.db");
-    let watch_spool = || Spool::open(&spool_path, 64 << 20, FullPolicy::RefuseNew).unwrap();
+    let watch_spool = || Spool::inspect(&spool_path).unwrap();
 
     // The agent runs, without local printers at first, and gets an empty configuration.
     let (stop, running) = start_agent(&enrollment, &spool_path, None);
@@ -244,7 +244,7 @@ async fn the_server_learns_the_fleet_and_the_agent_reads_its_counters_when_asked
     })
     .await;
     eventually("the agent configured with the five devices and their plans", async || {
-        Spool::open(&spool_path, 1 << 20, FullPolicy::RefuseNew)
+        Spool::inspect(&spool_path)
             .unwrap()
             .load_config()
             .unwrap()

@@ -256,9 +256,8 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     if !spool_path.exists() {
         anyhow::bail!("{} does not exist: the agent has never run here", spool_path.display());
     }
-    let spool =
-        cartouche_agent::spool::Spool::open(&spool_path, u64::MAX, cartouche_agent::spool::FullPolicy::RefuseNew)
-            .with_context(|| format!("opening the spool {}", spool_path.display()))?;
+    let spool = cartouche_agent::spool::Spool::inspect(&spool_path)
+        .with_context(|| format!("opening the spool {}", spool_path.display()))?;
     let (batches, bytes) = spool.depth()?;
     let dropped = spool.dropped()?;
     let refused = spool.refused()?;
