@@ -97,7 +97,7 @@ async fn an_api_outage_with_an_agent_restart_in_it_loses_and_repeats_nothing() {
     // silent ones make the sweep last a few seconds).
     // The first printer answers each request 300 ms late: reading it takes seconds, so the
     // discovery is surely still running when the api is stopped.
-    let (_fleet, address) = fleet(91, Some(Duration::from_millis(300))).await;
+    let (_fleet, address) = fleet(88, Some(Duration::from_millis(300))).await;
     let usb = IppEndpoint::start(
         Mode::IppUsb,
         vec![SimQueue {
@@ -226,7 +226,7 @@ async fn the_server_learns_the_fleet_and_the_agent_reads_its_counters_when_asked
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
 
-    let (_fleet, address) = fleet(92, None).await;
+    let (_fleet, address) = fleet(89, None).await;
     let app = TestApp::start().await.unwrap();
     let (_, admin, _) = app.tenant_with_enrollment_key("Acme").await.unwrap();
     let (site, key) = TestApp::site_with_enrollment_key(&admin, "HQ").await.unwrap();
