@@ -3,6 +3,12 @@
 //! snmp2 keeps a late reply queued and then reads it as the answer to the next request
 //! (`RequestIdMismatch` for ever after): the session is recreated after any timeout or
 //! mismatch, so a late answer can never be taken for another.
+//!
+//! The session learns how long the device takes to answer (a smoothed answer time and its
+//! variation, as TCP does for its retransmission timer) and waits that long at the first
+//! attempt: a busy printer that always answers after the configured first timeout costs that
+//! timeout once per session, not once per request. The wait never drops below the configured
+//! first timeout nor grows past the configuration's last attempt.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +33,8 @@ pub struct Session {
     pub requests: u64,
     /// Requests that went unanswered before a retry (a sleeping or busy device).
     pub timeouts: u64,
+    /// The smoothed answer time and its mean deviation, once the device has answered.
+    answer_time: Option<(Duration, Duration)>,
 }
 
 enum Op<'a> {
@@ -79,6 +87,7 @@ impl Session {
             bulk_refused: false,
             requests: 0,
             timeouts: 0,
+            answer_time: None,
         }
     }
 
@@ -158,18 +167,48 @@ impl Session {
         self.last_request = Some(Instant::now());
     }
 
+    /// The longest wait the configuration gives one attempt (its last retry's).
+    fn longest_wait(&self) -> Duration {
+        let growth = self.config.backoff.max(1).saturating_pow(self.config.retries);
+        self.config.first_timeout.saturating_mul(growth)
+    }
+
+    /// The first attempt's wait: the configured first timeout, or longer for a device known to
+    /// answer slowly (twice its usual answer time, or that time and four deviations).
+    pub fn first_wait(&self) -> Duration {
+        let Some((smoothed, deviation)) = self.answer_time else { return self.config.first_timeout };
+        let learned = smoothed.saturating_mul(2).max(smoothed.saturating_add(deviation.saturating_mul(4)));
+        learned.clamp(self.config.first_timeout, self.longest_wait().max(self.config.first_timeout))
+    }
+
+    /// Takes one answer's time into the smoothed time and deviation (RFC 6298's gains).
+    fn learn(&mut self, took: Duration) {
+        self.answer_time = Some(match self.answer_time {
+            None => (took, took / 2),
+            Some((smoothed, deviation)) => {
+                let error = smoothed.abs_diff(took);
+                ((smoothed * 7 + took) / 8, (deviation * 3 + error) / 4)
+            }
+        });
+    }
+
     /// Sends `op` with retries; each retry on a fresh session, waiting longer.
     async fn request(&mut self, op: Op<'_>) -> Result<(Vec<Varbind>, bool), SnmpError> {
-        let mut timeout = self.config.first_timeout;
+        let mut timeout = self.first_wait();
+        let longest = self.longest_wait().max(timeout);
         let attempts = self.config.retries + 1;
         let mut resynced = false;
         for _ in 0..attempts {
             self.pace().await;
             self.requests += 1;
             let session = self.connect().await?;
+            let sent = Instant::now();
             let outcome = tokio::time::timeout(timeout, send(session, &op)).await;
             match outcome {
-                Ok(Ok(answer)) => return answer,
+                Ok(Ok(answer)) => {
+                    self.learn(sent.elapsed());
+                    return answer;
+                }
                 // The device's clock moved (reboot, time window): the state is updated, ask again.
                 Ok(Err(snmp2::Error::AuthUpdated)) => {
                     self.inner = None;
@@ -216,7 +255,7 @@ impl Session {
                     });
                 }
             }
-            timeout = timeout.saturating_mul(self.config.backoff.max(1));
+            timeout = timeout.saturating_mul(self.config.backoff.max(1)).min(longest);
         }
         Err(SnmpError::Timeout { attempts })
     }
@@ -371,5 +410,50 @@ impl Snmp for Session {
         let security = self.v3_security.as_ref()?;
         let id = security.engine_id();
         (!id.is_empty()).then(|| id.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(first_ms: u64, retries: u32) -> Session {
+        let config =
+            EngineConfig { first_timeout: Duration::from_millis(first_ms), retries, ..EngineConfig::default() };
+        let target = Target {
+            address: "127.0.0.1:161".parse().unwrap(),
+            credential: Credential::V2c { community: secrecy::SecretString::from("public".to_owned()) },
+        };
+        Session::new(target, config)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn the_first_wait_follows_a_slow_device_within_the_configured_bounds() {
+        let mut busy = session(150, 2);
+        assert_eq!(busy.first_wait(), ms(150), "nothing known: the configured first timeout");
+        // A device that answers in 250 ms: waited for twice that, or its time and four
+        // deviations, at most the last retry's 600 ms.
+        busy.learn(ms(250));
+        assert_eq!(busy.first_wait(), ms(600), "250 + 4 × 125, capped at 150 × 2²");
+        for _ in 0..20 {
+            busy.learn(ms(250));
+        }
+        assert_eq!(busy.first_wait(), ms(500), "steady at 250 ms: twice that");
+        // It gets quick again: the wait comes back down, never under the configuration's.
+        for _ in 0..40 {
+            busy.learn(ms(2));
+        }
+        assert_eq!(busy.first_wait(), ms(150));
+
+        let mut quick = session(3_000, 1);
+        quick.learn(ms(4));
+        assert_eq!(quick.first_wait(), ms(3_000), "a quick device keeps the configured wait");
+        let mut sluggish = session(1_000, 1);
+        sluggish.learn(ms(5_000));
+        assert_eq!(sluggish.first_wait(), ms(2_000), "never past the last attempt's wait");
     }
 }

@@ -145,6 +145,36 @@ async fn every_fault_is_survived_and_said() {
     assert!(endless.walk.len() < 5_000, "the cap holds: {}", endless.walk.len());
 }
 
+/// A busy printer answers every request after the configured first timeout: the session
+/// learns its answer time from the first answer, and no later request waits a timeout out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_printer_costs_one_timeout_per_read_not_one_per_request() {
+    let profiles = ProfileSet::builtin().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/printers/librenms/konica_c250i.snmprec");
+    let reference = serde_json::to_value(interpret(&load(&file), &profiles)).unwrap();
+    let busy = Faults { slow: Some(Duration::from_millis(200)), ..Faults::default() };
+    let sim = start(vec![with_faults(busy)], 8).await;
+    let config = EngineConfig { first_timeout: Duration::from_millis(100), retries: 3, ..EngineConfig::default() };
+    let options =
+        ReadOptions { http_port: None, npap_port: None, ..ReadOptions::new(config.walk_cap, config.max_repetitions) };
+    let mut session = Session::new(v2c(sim.addresses[0]), config);
+    let started = std::time::Instant::now();
+    let reading = read_device(&mut session, &profiles, &options).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(serde_json::to_value(interpret(&reading.walk, &profiles)).unwrap(), reference, "read whole");
+    eprintln!(
+        "{} requests in {took:?}, {} waited out; first wait now {:?}",
+        session.requests,
+        session.timeouts,
+        session.first_wait()
+    );
+    assert!(session.requests > 5, "a read of many requests: {}", session.requests);
+    // 100 ms, then 200 ms (the answer comes at its edge), then 400 ms: only the first request
+    // has waits to wait out (each request did before, 2 × 14 here).
+    assert!(session.timeouts <= 3, "only the first request's attempts waited out: {}", session.timeouts);
+    assert!(session.first_wait() >= Duration::from_millis(400), "{:?}", session.first_wait());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fleet_with_a_tenth_misbehaving_is_otherwise_read_completely() {
     let profiles = ProfileSet::builtin().unwrap();
