@@ -103,11 +103,11 @@ pub struct Text {
 }
 
 /// Decodes a device string: UTF-8 when valid, else Latin-1 (the usual firmware charset);
-/// strings captured as hex dumps ("4C 61 73 65 72") are decoded; NULs and padding are
-/// trimmed. Never fails: the worst case is a lossy, flagged string.
+/// strings captured as hex dumps ("4C 61 73 65 72", or the first 16 bytes as they are and
+/// the rest dumped) are decoded; NULs and padding are trimmed. Never fails: the worst case is a lossy, flagged string.
 pub fn decode_text(bytes: &[u8]) -> Text {
     let trimmed = trim_padding(bytes);
-    if let Some(decoded) = hex_dump(trimmed) {
+    if let Some(decoded) = hex_dump(trimmed).or_else(|| hex_dump_tail(bytes)) {
         let inner = decode_text(&decoded);
         return Text { text: inner.text, repaired: Some("string was a hex dump; decoded".into()) };
     }
@@ -159,6 +159,32 @@ fn hex_dump(bytes: &[u8]) -> Option<Vec<u8>> {
     (printable * 10 >= decoded.len() * 9).then_some(decoded)
 }
 
+/// A string captured by a tool that shows its first 16 bytes as they are and the rest as a
+/// hex dump, 16 pairs a line ("Black Cartridge \n38 32 37 41 20 48 50 00 "), as net-snmp's
+/// output of a string with a NUL in it was turned into some public recordings: the bytes back,
+/// whole. `None` for anything else.
+fn hex_dump_tail(bytes: &[u8]) -> Option<Vec<u8>> {
+    const HEAD: usize = 16;
+    if bytes.get(HEAD) != Some(&b'\n') {
+        return None;
+    }
+    let tail = std::str::from_utf8(&bytes[HEAD + 1..]).ok()?;
+    let mut decoded = bytes[..HEAD].to_vec();
+    for line in tail.trim_end().split('\n') {
+        let pairs: Vec<&str> = line.split(' ').filter(|p| !p.is_empty()).collect();
+        if pairs.is_empty() || pairs.len() > HEAD {
+            return None;
+        }
+        for pair in pairs {
+            if pair.len() != 2 {
+                return None;
+            }
+            decoded.push(u8::from_str_radix(pair, 16).ok()?);
+        }
+    }
+    Some(decoded)
+}
+
 /// A MAC address from 6 raw bytes (or a 12/17-character text form), `aa:bb:cc:dd:ee:ff`.
 pub fn decode_mac(bytes: &[u8]) -> Option<String> {
     let raw: Vec<u8> = if bytes.len() == 6 {
@@ -193,6 +219,22 @@ mod tests {
         assert_eq!(decode_text(b"00 11 22 33").text, "00 11 22 33", "not printable once decoded");
         assert_eq!(decode_text(b"5a656272614e6574205769726564205053").text, "ZebraNet Wired PS");
         assert_eq!(decode_text(b"0123456789ABCDEF").text, "0123456789ABCDEF", "hex serials stay");
+    }
+
+    #[test]
+    fn a_string_with_its_tail_hex_dumped_is_made_whole() {
+        // As in a public recording of an HP Color LaserJet M880's supply descriptions.
+        let magenta = decode_text(b"Magenta Cartridg\n65 20 38 32 37 41 20 48 50 20 43 46 33 30 33 41 \n00 ");
+        assert_eq!(magenta.text, "Magenta Cartridge 827A HP CF303A");
+        assert!(magenta.repaired.is_some());
+        assert_eq!(
+            decode_text(b"Black Cartridge \n38 32 37 41 20 48 50 20 43 46 33 30 30 41 00 ").text,
+            "Black Cartridge 827A HP CF300A"
+        );
+        // Not that shape: left as it is (the line break read as a space).
+        assert_eq!(decode_text(b"Black Cartridge\n38 32").text, "Black Cartridge 38 32", "15 bytes first");
+        assert_eq!(decode_text(b"Toner Cartridge \nHP 12A").text, "Toner Cartridge HP 12A");
+        assert_eq!(decode_text(b"Toner Cartridge \n").text, "Toner Cartridge");
     }
 
     #[test]
