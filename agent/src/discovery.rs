@@ -1,7 +1,7 @@
 //! Discovery: a sweep asks every address of the ranges for sysDescr and sysObjectID through a
 //! few sockets (a /16 must not hold 65,536 sessions), retries the silent ones and tries the
-//! next credential; then the devices that answered are read and classified with the profiles,
-//! and only printers are kept.
+//! next credential; the devices that answered a round are read and classified with the
+//! profiles while the next rounds go on, and only printers are kept.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -16,7 +16,7 @@ use cartouche_schema::ranges::Range;
 use cartouche_schema::wire::{Cycle, RawReading};
 use secrecy::ExposeSecret;
 use tokio::net::UdpSocket;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::read::{ReadOptions, read_device};
 use crate::snmp::{Credential, EngineConfig, Session, Target, ber};
@@ -66,7 +66,15 @@ pub async fn sweep(
     credentials: &[Credential],
     config: &SweepConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
+    found_now: Option<&mpsc::UnboundedSender<Responder>>,
 ) -> anyhow::Result<Vec<Responder>> {
+    // Each responder is told to `found_now` as soon as its round ends, so that reading it
+    // goes on while the next rounds ask the silent addresses again.
+    let tell = |responder: &Responder| {
+        if let Some(tx) = found_now {
+            let _ = tx.send(responder.clone());
+        }
+    };
     let socket = Arc::new(UdpSocket::bind("0.0.0.0:0").await?);
     let probe: Vec<Oid> = ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0"]
         .iter()
@@ -81,7 +89,9 @@ pub async fn sweep(
             // v3 needs an engine discovery per device: swept with sessions, not one socket.
             Credential::V3(_) => {
                 for r in sweep_v3(addresses, credential, config, &found).await {
-                    found.entry(r.0).or_insert(Responder { address: r.1, credential: c });
+                    if let std::collections::hash_map::Entry::Vacant(entry) = found.entry(r.0) {
+                        tell(entry.insert(Responder { address: r.1, credential: c }));
+                    }
                 }
                 continue;
             }
@@ -124,9 +134,14 @@ pub async fn sweep(
                     if from.ip() != std::net::IpAddr::V4(*address) {
                         tracing::debug!(asked = %address, answered = %from, "answer from another address");
                     }
-                    found
-                        .entry(i)
-                        .or_insert(Responder { address: SocketAddr::from((*address, config.port)), credential: c });
+                    if let std::collections::hash_map::Entry::Vacant(entry) = found.entry(i) {
+                        tell(
+                            entry.insert(Responder {
+                                address: SocketAddr::from((*address, config.port)),
+                                credential: c,
+                            }),
+                        );
+                    }
                 }
             }
         }
@@ -244,6 +259,7 @@ pub struct ScanReport {
     /// Devices that answered the sweep and then could not be read.
     pub unreadable: usize,
     pub sweep: Duration,
+    /// How long reading went on after the sweep ended (it starts with the first round's finds).
     pub read: Duration,
 }
 
@@ -272,7 +288,9 @@ pub async fn resolve(ranges: &[String]) -> anyhow::Result<Vec<Ipv4Addr>> {
     Ok(out)
 }
 
-/// Sweeps, then reads every responder with the profiles; keeps the printers.
+/// Sweeps, and reads every responder with the profiles as the sweep finds it (the devices
+/// found by a round are read while the next rounds ask the silent addresses again); keeps the
+/// printers. `read` in the report is how long reading went on after the sweep ended.
 pub async fn scan_report(
     addresses: &[Ipv4Addr],
     credentials: &[Credential],
@@ -282,29 +300,58 @@ pub async fn scan_report(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> anyhow::Result<ScanReport> {
     let started = Instant::now();
-    let responders = sweep(addresses, credentials, sweep_config, progress).await?;
-    let sweep_time = started.elapsed();
-    let started = Instant::now();
-    let (printers, others, unreadable) = read_all(responders, credentials, sweep_config, engine, profiles).await;
-    Ok(ScanReport { printers, others, unreadable, sweep: sweep_time, read: started.elapsed() })
+    let (found_now, mut found) = mpsc::unbounded_channel();
+    let sweeping = async {
+        let found_now = found_now;
+        let swept = sweep(addresses, credentials, sweep_config, progress, Some(&found_now)).await;
+        (swept, started.elapsed())
+    };
+    let reading = async {
+        let mut reader = Reader::new(credentials, sweep_config, engine, profiles);
+        while let Some(responder) = found.recv().await {
+            reader.read(responder);
+        }
+        let swept_at = Instant::now();
+        (reader.finish().await, swept_at.elapsed())
+    };
+    let ((swept, sweep_time), ((printers, others, unreadable), read_time)) = tokio::join!(sweeping, reading);
+    swept?;
+    Ok(ScanReport { printers, others, unreadable, sweep: sweep_time, read: read_time })
 }
 
-async fn read_all(
-    responders: Vec<Responder>,
-    credentials: &[Credential],
-    sweep_config: &SweepConfig,
-    engine: &EngineConfig,
+/// What reading one responder gave: its address, the credential that answered, and the
+/// snapshot, notes, engine id and raw reading (printers only, when kept), or why it failed.
+type ReadOutcome = (SocketAddr, usize, Result<ReadDevice, crate::snmp::SnmpError>);
+type ReadDevice = (DeviceSnapshot, Vec<String>, Option<String>, Option<RawReading>);
+
+/// Reads the responders as the sweep hands them over, `concurrency` at once.
+struct Reader<'a> {
+    credentials: &'a [Credential],
+    config: &'a SweepConfig,
+    engine: &'a EngineConfig,
     profiles: Arc<ProfileSet>,
-) -> (Vec<Found>, usize, usize) {
-    let limit = Arc::new(Semaphore::new(sweep_config.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for responder in responders {
-        let target = Target { address: responder.address, credential: credentials[responder.credential].clone() };
+    limit: Arc<Semaphore>,
+    tasks: tokio::task::JoinSet<ReadOutcome>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(
+        credentials: &'a [Credential],
+        config: &'a SweepConfig,
+        engine: &'a EngineConfig,
+        profiles: Arc<ProfileSet>,
+    ) -> Reader<'a> {
+        let limit = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        Reader { credentials, config, engine, profiles, limit, tasks: tokio::task::JoinSet::new() }
+    }
+
+    fn read(&mut self, responder: Responder) {
+        let target = Target { address: responder.address, credential: self.credentials[responder.credential].clone() };
         let credential = responder.credential;
         let (engine, profiles, limit, options) =
-            (engine.clone(), profiles.clone(), limit.clone(), sweep_config.read.clone());
-        let keep_raw = sweep_config.keep_raw;
-        tasks.spawn(async move {
+            (self.engine.clone(), self.profiles.clone(), self.limit.clone(), self.config.read.clone());
+        let keep_raw = self.config.keep_raw;
+        self.tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let mut session = Session::new(target.clone(), engine);
             let reading = read_device(&mut session, &profiles, &options).await;
@@ -321,21 +368,27 @@ async fn read_all(
             )
         });
     }
-    let mut printers = Vec::new();
-    let (mut others, mut unreadable) = (0, 0);
-    while let Some(done) = tasks.join_next().await {
-        let Ok((address, credential, reading)) = done else { continue };
-        match reading {
-            Ok((snapshot, notes, engine_id, raw)) if snapshot.is_printer => {
-                printers.push(Found { address, snapshot, notes, engine_id, also_at: Vec::new(), raw, credential });
-            }
-            Ok(_) => others += 1,
-            Err(err) => {
-                unreadable += 1;
-                tracing::info!(device = %address, error = %err, "answered the sweep, then could not be read");
+
+    /// The printers among the devices read (merged when one answered on several addresses),
+    /// and how many were other devices or could not be read.
+    async fn finish(self) -> (Vec<Found>, usize, usize) {
+        let mut tasks = self.tasks;
+        let mut printers = Vec::new();
+        let (mut others, mut unreadable) = (0, 0);
+        while let Some(done) = tasks.join_next().await {
+            let Ok((address, credential, reading)) = done else { continue };
+            match reading {
+                Ok((snapshot, notes, engine_id, raw)) if snapshot.is_printer => {
+                    printers.push(Found { address, snapshot, notes, engine_id, also_at: Vec::new(), raw, credential });
+                }
+                Ok(_) => others += 1,
+                Err(err) => {
+                    unreadable += 1;
+                    tracing::info!(device = %address, error = %err, "answered the sweep, then could not be read");
+                }
             }
         }
+        printers.sort_by_key(|f| f.address);
+        (merge_duplicates(printers), others, unreadable)
     }
-    printers.sort_by_key(|f| f.address);
-    (merge_duplicates(printers), others, unreadable)
 }

@@ -108,7 +108,7 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<()> {
     let report = discovery::scan_report(&addresses, &credentials, &sweep, &engine, set, &progress).await?;
     let printers = report.printers;
     eprintln!(
-        "\r{} printers, {} other devices answering, {} unreadable, {} addresses; sweep {:.2} s, read {:.2} s, total {:.2} s",
+        "\r{} printers, {} other devices answering, {} unreadable, {} addresses; sweep {:.2} s, reading after it {:.2} s, total {:.2} s",
         printers.len(),
         report.others,
         report.unreadable,
