@@ -140,20 +140,16 @@ fn clean(text: &str) -> String {
 /// capture tools write strings) back to bytes; `None` unless the whole string is such a dump.
 fn hex_dump(bytes: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut pairs: Vec<&str> = text.split(' ').filter(|p| !p.is_empty()).collect();
-    if pairs.len() == 1 && text.len() >= 16 && text.len() % 2 == 0 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+    if text.len() >= 16 && text.len() % 2 == 0 && text.chars().all(|c| c.is_ascii_hexdigit()) {
         // One run of hex digits ("5a656272614e6574…"): split it into pairs.
-        pairs = (0..text.len()).step_by(2).map(|i| &text[i..i + 2]).collect();
-        let decoded: Vec<u8> = pairs.iter().filter_map(|p| u8::from_str_radix(p, 16).ok()).collect();
+        let decoded: Vec<u8> =
+            (0..text.len()).step_by(2).filter_map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect();
         // Only text made of letters, digits and spaces: a serial of hex digits stays as it is.
         let texty = decoded.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
             && decoded.iter().filter(|b| b.is_ascii_alphabetic()).count() * 2 >= decoded.len();
         return texty.then_some(decoded);
     }
-    if pairs.len() < 4 || !pairs.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit())) {
-        return None;
-    }
-    let decoded: Vec<u8> = pairs.iter().filter_map(|p| u8::from_str_radix(p, 16).ok()).collect();
+    let decoded = hex_pairs(text).filter(|d| d.len() >= 4)?;
     // Only a dump of mostly printable text: a real "00 11 22 33" label stays as it is.
     let printable = decoded.iter().filter(|b| b.is_ascii_graphic() || **b == b' ').count();
     (printable * 10 >= decoded.len() * 9).then_some(decoded)
@@ -171,18 +167,24 @@ fn hex_dump_tail(bytes: &[u8]) -> Option<Vec<u8>> {
     let tail = std::str::from_utf8(&bytes[HEAD + 1..]).ok()?;
     let mut decoded = bytes[..HEAD].to_vec();
     for line in tail.trim_end().split('\n') {
-        let pairs: Vec<&str> = line.split(' ').filter(|p| !p.is_empty()).collect();
-        if pairs.is_empty() || pairs.len() > HEAD {
-            return None;
-        }
-        for pair in pairs {
-            if pair.len() != 2 {
-                return None;
-            }
-            decoded.push(u8::from_str_radix(pair, 16).ok()?);
-        }
+        decoded.extend(hex_pairs(line).filter(|pairs| !pairs.is_empty() && pairs.len() <= HEAD)?);
     }
     Some(decoded)
+}
+
+/// Pairs of hex digits separated by spaces ("38 32 37 41") as bytes; `None` as soon as a
+/// word is anything else ("+1" included, which `from_str_radix` would take).
+fn hex_pairs(text: &str) -> Option<Vec<u8>> {
+    text.split(' ')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            if word.len() == 2 && word.bytes().all(|b| b.is_ascii_hexdigit()) {
+                u8::from_str_radix(word, 16).ok()
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// A MAC address from 6 raw bytes (or a 12/17-character text form), `aa:bb:cc:dd:ee:ff`.
@@ -235,6 +237,7 @@ mod tests {
         assert_eq!(decode_text(b"Black Cartridge\n38 32").text, "Black Cartridge 38 32", "15 bytes first");
         assert_eq!(decode_text(b"Toner Cartridge \nHP 12A").text, "Toner Cartridge HP 12A");
         assert_eq!(decode_text(b"Toner Cartridge \n").text, "Toner Cartridge");
+        assert_eq!(decode_text(b"Toner Cartridge \n+1 41").text, "Toner Cartridge +1 41", "hex pairs only");
     }
 
     #[test]
